@@ -1,0 +1,80 @@
+"""Website domain checks: ``domain_age`` (R-A2) and ``domain_dns``."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from checks.facts import MerchantFacts
+from checks.kyb.outcome import outcome, unknown
+from checks.policy import Policy
+from checks.registry import check
+from checks.result import CheckResult
+
+
+@check("domain_age")
+def domain_age(facts: MerchantFacts, policy: Policy, now: datetime) -> CheckResult:
+    """Flag a website domain registered fewer than ``min_age_days`` days before ``now`` (UTC)."""
+    code, reg = "domain_age", facts.domain_registration
+    if reg is None:
+        return unknown(policy, code, "The domain registration date was not looked up.",
+                       website=facts.website)
+    if reg.created_on is None:
+        return unknown(
+            policy, code,
+            f"The registration date of {reg.domain} could not be found"
+            f"{f' ({reg.error})' if reg.error else ''}.",
+            domain=reg.domain, source=reg.source, error=reg.error,
+        )
+    min_days = policy.check(code).params["min_age_days"]
+    age_days = (now.astimezone(UTC).date() - reg.created_on).days
+    evidence = {"domain": reg.domain, "created_on": reg.created_on, "source": reg.source,
+                "age_days": age_days, "min_age_days": min_days}
+    said = (f"Domain {reg.domain} was registered {age_days} days ago ({reg.created_on}); "
+            f"the policy flags domains younger than {min_days} days.")
+    return outcome(policy, code, "flag" if age_days < min_days else "pass", said, evidence)
+
+
+@check("domain_dns")
+def domain_dns(facts: MerchantFacts, policy: Policy, now: datetime) -> CheckResult:
+    """Flag a website that does not resolve, a domain without MX, or an unrelated e-mail domain."""
+    code, dns = "domain_dns", facts.dns
+    domain = facts.website_domain
+    if dns is None or domain is None:
+        return unknown(policy, code, "The website's DNS records were not looked up.",
+                       website=facts.website, domain=domain)
+    if dns.error and not (dns.a or dns.aaaa or dns.mx):
+        return unknown(policy, code, f"The DNS lookup of {domain} failed ({dns.error}).",
+                       domain=domain, error=dns.error)
+    table = policy.check(code)
+    email_domain = _email_domain(facts)
+    problems: list[tuple[str, int]] = []
+    if not (dns.a or dns.aaaa):
+        problems.append((f"{domain} has no A or AAAA record", table.params["no_address_points"]))
+    if not dns.mx:
+        problems.append((f"{domain} has no MX record", table.params["no_mx_points"]))
+    if email_domain is not None and not _related(email_domain, domain):
+        free = email_domain in table.params["free_mail_domains"]
+        kind = "a free mailbox" if free else "a different domain"
+        problems.append((f"the contact e-mail uses {kind} ({email_domain})",
+                         table.params["email_unrelated_points"]))
+    evidence = {"domain": domain, "a": dns.a, "aaaa": dns.aaaa, "mx": dns.mx,
+                "email_domain": email_domain, "problems": [text for text, _ in problems]}
+    if not problems:
+        said = f"{domain} resolves, receives mail (MX) and matches the contact e-mail's domain."
+        return outcome(policy, code, "pass", said, evidence)
+    points = min(table.points, sum(p for _, p in problems))
+    said = "Website check: " + "; ".join(text for text, _ in problems) + "."
+    return outcome(policy, code, "flag", said, evidence, points=points)
+
+
+def _email_domain(facts: MerchantFacts) -> str | None:
+    if facts.email_domain:
+        return facts.email_domain.lower()
+    if facts.email and "@" in facts.email:
+        return facts.email.rsplit("@", 1)[1].strip().lower() or None
+    return None
+
+
+def _related(email_domain: str, website_domain: str) -> bool:
+    website_domain = website_domain.lower()
+    return email_domain == website_domain or email_domain.endswith("." + website_domain)

@@ -1,0 +1,57 @@
+"""Payout IBAN checks: ``iban_valid`` and ``iban_change_frequency`` (R-A3)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from checks.facts import MerchantFacts
+from checks.kyb.outcome import outcome, unknown
+from checks.policy import Policy
+from checks.registry import check
+from checks.result import CheckResult
+
+
+@check("iban_valid")
+def iban_valid(facts: MerchantFacts, policy: Policy, now: datetime) -> CheckResult:
+    """Fail an IBAN whose checksum, length or bank code the validator rejected."""
+    code, iban = "iban_valid", facts.iban
+    if iban is None:
+        return unknown(policy, code, "The payout IBAN was not validated.")
+    evidence = {"iban": _masked(iban.iban), "valid": iban.valid, "country": iban.country,
+                "bank_code": iban.bank_code, "error": iban.error}
+    if iban.valid:
+        said = (f"IBAN {_masked(iban.iban)} is valid (country {iban.country or '?'}, "
+                f"bank code {iban.bank_code or '?'}).")
+        return outcome(policy, code, "pass", said, evidence)
+    said = f"IBAN {_masked(iban.iban)} is not valid: {iban.error or 'rejected by the validator'}."
+    return outcome(policy, code, "fail", said, evidence)
+
+
+@check("iban_change_frequency")
+def iban_change_frequency(facts: MerchantFacts, policy: Policy, now: datetime) -> CheckResult:
+    """Flag ``flag_at_changes`` or more IBAN changes within ``window_days`` before ``now``.
+
+    A change at exactly ``now - window_days`` is inside the window; changes after ``now`` are
+    ignored (they cannot have been known at the assessment time being replayed).
+    """
+    code, changes = "iban_change_frequency", facts.iban_changes
+    if changes is None:
+        return unknown(policy, code, "The IBAN change history was not looked up.")
+    params = policy.check(code).params
+    window_days, flag_at = params["window_days"], params["flag_at_changes"]
+    since = now - timedelta(days=window_days)
+    inside = sorted(c for c in changes if since <= c <= now)
+    evidence = {"changes_in_window": inside, "count": len(inside), "window_start": since,
+                "window_days": window_days, "flag_at_changes": flag_at,
+                "total_changes": len(changes)}
+    said = (f"The payout IBAN was changed {len(inside)} time(s) in the last {window_days} days; "
+            f"the policy flags {flag_at} or more.")
+    return outcome(policy, code, "flag" if len(inside) >= flag_at else "pass", said, evidence)
+
+
+def _masked(iban: str) -> str:
+    """Country, check digits and the last four characters: enough to recognise, not to reuse."""
+    compact = iban.replace(" ", "")
+    if len(compact) <= 8:
+        return compact
+    return f"{compact[:4]}…{compact[-4:]}"

@@ -1,0 +1,83 @@
+"""When sales happen: weekend volume (R-C4) and night turnover 21:00-06:00 (R-C5), both in the
+merchants' local time (policy ``timezone``, Europe/Istanbul) over the trailing month."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from checks.monitoring.model import Activity, MonitoredTransaction, ScenarioHit, hit
+from checks.monitoring.registry import scenario
+from checks.monitoring.windows import (
+    money,
+    month_label,
+    pct,
+    ratio,
+    sales,
+    severity,
+    total,
+    trailing,
+    two,
+    window_evidence,
+    zone,
+)
+from checks.policy import Policy
+
+
+@scenario("weekend_volume")
+def weekend_volume(activity: Activity, policy: Policy, now: datetime) -> tuple[ScenarioHit, ...]:
+    """Saturday and Sunday sales >= ratio of the trailing month's sales amount.
+
+    Needs ``weekend_min_sales`` sales and a first sale at least ``weekend_min_span_days`` before
+    ``now``, so a merchant that opened on a Saturday is not judged on its first weekend."""
+    code, params = "weekend_volume", policy.monitoring.params
+    days, threshold = params["weekend_window_days"], params["weekend_ratio"]
+    sold = sales(trailing(activity.transactions, now, days))
+    if (len(sold) < params["weekend_min_sales"]
+            or sold[0].occurred_at > now - timedelta(days=params["weekend_min_span_days"])):
+        return ()
+    tz = zone(policy)
+    weekend = [t for t in sold if t.occurred_at.astimezone(tz).weekday() >= 5]
+    share = ratio(total(weekend), total(sold))
+    if share < threshold:
+        return ()
+    summary = (f"{pct(share)} of the last {days} days' sales ({money(total(weekend))} of "
+               f"{money(total(sold))}, {len(weekend)} of {len(sold)} sales) fell on weekends; "
+               f"the policy alerts at {pct(threshold)}.")
+    evidence = {**window_evidence(now, days), "weekend_try": total(weekend),
+                "sales_try": total(sold), "weekend_sales": len(weekend), "sales": len(sold),
+                "share_pct": two(share * 100), "threshold_pct": two(threshold * 100),
+                "timezone": str(tz)}
+    return (hit(code, severity(policy, code), subject="merchant", summary=summary,
+                period=month_label(now, policy), evidence=evidence),)
+
+
+@scenario("night_turnover")
+def night_turnover(activity: Activity, policy: Policy, now: datetime) -> tuple[ScenarioHit, ...]:
+    """Sales at local night hours (from ``night_start_hour`` to before ``night_end_hour``) >=
+    ratio of the trailing month's turnover. Needs ``night_min_sales`` sales."""
+    code, params = "night_turnover", policy.monitoring.params
+    days, threshold = params["night_window_days"], params["night_ratio"]
+    sold = sales(trailing(activity.transactions, now, days))
+    if len(sold) < params["night_min_sales"]:
+        return ()
+    night = [t for t in sold if _is_night(t, policy)]
+    share = ratio(total(night), total(sold))
+    if share < threshold:
+        return ()
+    start, end = params["night_start_hour"], params["night_end_hour"]
+    summary = (f"{pct(share)} of the last {days} days' turnover ({money(total(night))} of "
+               f"{money(total(sold))}) was made between {start:02d}:00 and {end:02d}:00 local "
+               f"time; the policy alerts at {pct(threshold)}.")
+    evidence = {**window_evidence(now, days), "night_try": total(night),
+                "sales_try": total(sold), "night_sales": len(night), "sales": len(sold),
+                "share_pct": two(share * 100), "threshold_pct": two(threshold * 100),
+                "night_hours": f"{start:02d}:00-{end:02d}:00", "timezone": str(zone(policy))}
+    return (hit(code, severity(policy, code), subject="merchant", summary=summary,
+                period=month_label(now, policy), evidence=evidence),)
+
+
+def _is_night(transaction: MonitoredTransaction, policy: Policy) -> bool:
+    params = policy.monitoring.params
+    start, end = params["night_start_hour"], params["night_end_hour"]
+    hour = transaction.occurred_at.astimezone(zone(policy)).hour
+    return (hour >= start or hour < end) if start > end else start <= hour < end
