@@ -1,0 +1,246 @@
+"""The per-request decision: may this token be used for this request, now?
+
+``verify`` is pure: the caller resolves the client IP (``client_ip``), picks the request's site
+(``backurls.site_from_headers``), loads the :class:`KeyRecord` (``cache``) and the merchant's
+spend today, and audits the :class:`Decision`. Checks run in this order; the first failure wins:
+
+1. ``invalid_token`` — shape and checksum (no lookup), environment not accepted on this
+   deployment, no record, record for another key id or environment, HMAC mismatch.
+   Nothing about the key is revealed before the HMAC matches.
+2. ``key_revoked`` — terminal: revoked by an operator. Wins over every state below, so a revoked
+   key that is also frozen reports ``key_revoked`` (unfreezing would not bring it back).
+3. ``key_expired`` — terminal: past ``expires_at`` or, for a rotated old token, past
+   ``grace_until``. The grace ended on schedule, so this is expiry, not revocation.
+4. ``key_frozen`` — the merchant's kill switch (R-E1), reversible.
+5. ``merchant_not_active`` — the merchant is suspended or no longer approved.
+6. ``key_not_yet_active`` — inside the activation delay of a new key (R-E7); resolves by itself.
+7. ``ip_not_allowed`` — no resolvable client IP, an empty whitelist, or an IP outside it (R-B1).
+8. ``back_url_mismatch`` — no usable site, no registered back URL, or a site that does not match
+   (R-B3).
+9. ``limit_exceeded`` — operation not allowed; for a key with amount limits, an amount that is
+   negative or not finite, in another currency than the limits', above the per-transaction limit,
+   or taking today's spend above the daily limit (R-E5). Reaching a limit exactly is allowed;
+   a request without an amount is a non-monetary operation and only the operation is checked.
+
+All time windows are half-open: a key works from ``activates_at`` inclusive until
+``expires_at``/``grace_until`` exclusive.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from api_keys.backurls import Site, SiteSet, site_allowed
+from api_keys.results import Failure
+from api_keys.tokens import ParsedToken, Peppers, parse, token_matches
+from api_keys.whitelist import IPAddress, NetworkSet, ip_allowed
+
+REASONS = (
+    "ok",
+    "invalid_token",
+    "key_revoked",
+    "key_expired",
+    "key_not_yet_active",
+    "key_frozen",
+    "merchant_not_active",
+    "ip_not_allowed",
+    "back_url_mismatch",
+    "limit_exceeded",
+)
+MAX_GRACE_SECONDS = 24 * 3600
+_DUMMY_HASH = "0" * 64
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Per-key limits (R-E5). ``None`` means unlimited / any operation."""
+
+    currency: str | None = None  # ISO 4217 of the amount limits
+    max_amount_per_tx: Decimal | None = None
+    daily_amount: Decimal | None = None
+    allowed_operations: frozenset[str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRecord:
+    """What the application stores about one token, as ``verify`` needs it."""
+
+    key_id: str
+    merchant_id: str
+    environment: str  # "live" | "test"
+    token_hash: str = field(repr=False)
+    pepper_version: int
+    status: str  # "active" | "revoked"
+    activates_at: datetime
+    networks: NetworkSet
+    back_urls: SiteSet
+    limits: Limits = Limits()
+    expires_at: datetime | None = None
+    revoked_at: datetime | None = None
+    grace_until: datetime | None = None  # end of a rotated old token's grace period
+    frozen: bool = False  # the merchant's kill switch
+    merchant_active: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class VerificationRequest:
+    """One request to decide on. ``client_ip`` and ``site`` may be failures from their parsers.
+
+    ``token`` is the presented string, or the :class:`ParsedToken` the caller already got from
+    ``tokens.parse`` to find the key id (so it is not parsed twice).
+    """
+
+    token: str | ParsedToken
+    client_ip: IPAddress | str | Failure | None
+    site: str | Site | Failure | None
+    operation: str | None = None
+    amount: Decimal | None = None
+    currency: str | None = None
+
+    def __repr__(self) -> str:
+        return f"VerificationRequest(client_ip={self.client_ip!r}, site={self.site!r}, ...)"
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The answer: truthy when allowed. ``key_id``/``merchant_id`` only once the HMAC matched."""
+
+    allowed: bool
+    reason: str
+    key_id: str | None = None
+    merchant_id: str | None = None
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+
+def _authenticate(
+    request: VerificationRequest,
+    record: KeyRecord | None,
+    peppers: Peppers,
+    accept_test_keys: bool,
+    accept_live_keys: bool,
+) -> KeyRecord | None:
+    token = request.token
+    parsed = token if isinstance(token, ParsedToken) else parse(token)
+    if not parsed:
+        return None
+    accepted = accept_test_keys if parsed.environment == "test" else accept_live_keys
+    if record is None:
+        # Spend the same HMAC as a hit, so timing does not reveal which key ids exist.
+        token_matches(parsed.token, _DUMMY_HASH, peppers.current, peppers)
+        return None
+    if record.key_id != parsed.key_id or record.environment != parsed.environment:
+        return None
+    matches = token_matches(parsed.token, record.token_hash, record.pepper_version, peppers)
+    return record if matches and accepted else None
+
+
+def _state_reason(record: KeyRecord, now: datetime) -> str | None:
+    if record.status != "active" or (record.revoked_at is not None and record.revoked_at <= now):
+        return "key_revoked"
+    if record.expires_at is not None and now >= record.expires_at:
+        return "key_expired"
+    if record.grace_until is not None and now >= record.grace_until:
+        return "key_expired"
+    if record.frozen:
+        return "key_frozen"
+    if not record.merchant_active:
+        return "merchant_not_active"
+    if now < record.activates_at:
+        return "key_not_yet_active"
+    return None
+
+
+def _within_limits(request: VerificationRequest, limits: Limits, daily_spent: Decimal) -> bool:
+    if limits.allowed_operations is not None and request.operation not in limits.allowed_operations:
+        return False
+    if limits.max_amount_per_tx is None and limits.daily_amount is None:
+        return True
+    amount = request.amount
+    if amount is None:  # a non-monetary operation; the gateway sends every monetary amount
+        return True
+    if not isinstance(amount, Decimal) or not amount.is_finite() or amount < 0:
+        return False
+    if request.currency != limits.currency:
+        return False  # no exchange rates in here: a foreign-currency amount cannot be judged
+    if limits.max_amount_per_tx is not None and amount > limits.max_amount_per_tx:
+        return False
+    return limits.daily_amount is None or daily_spent + amount <= limits.daily_amount
+
+
+def verify(
+    request: VerificationRequest,
+    record: KeyRecord | None,
+    now: datetime,
+    peppers: Peppers,
+    accept_test_keys: bool,
+    accept_live_keys: bool = True,
+    daily_spent: Decimal = Decimal(0),
+) -> Decision:
+    """Decide on ``request`` with the stored ``record`` (None if no key has the token's id).
+
+    ``now`` must be timezone-aware; ``daily_spent`` is the key's accepted amount so far today in
+    the limits' currency. See the module docstring for the order of checks.
+    """
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    record = _authenticate(request, record, peppers, accept_test_keys, accept_live_keys)
+    if record is None:
+        return Decision(False, "invalid_token")
+    ids = (record.key_id, record.merchant_id)
+    reason = _state_reason(record, now)
+    if reason is not None:
+        return Decision(False, reason, *ids)
+    client_ip = request.client_ip
+    if isinstance(client_ip, Failure) or client_ip is None:
+        return Decision(False, "ip_not_allowed", *ids)
+    if not ip_allowed(client_ip, record.networks):
+        return Decision(False, "ip_not_allowed", *ids)
+    if request.site is None or not site_allowed(request.site, record.back_urls):
+        return Decision(False, "back_url_mismatch", *ids)
+    if not _within_limits(request, record.limits, daily_spent):
+        return Decision(False, "limit_exceeded", *ids)
+    return Decision(True, "ok", *ids)
+
+
+def rotation_grace_until(
+    now: datetime, grace_seconds: int, max_grace: int = MAX_GRACE_SECONDS
+) -> datetime:
+    """When a rotated key's old token stops working: ``now + grace_seconds``.
+
+    Raises ``ValueError`` for a naive ``now``, a negative grace or one above ``max_grace``
+    (24 hours by policy); the old token is refused from that instant on (``key_expired``).
+    """
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    if isinstance(grace_seconds, bool) or not isinstance(grace_seconds, int):
+        raise ValueError("grace_seconds must be an integer")
+    if not 0 <= grace_seconds <= max_grace:
+        raise ValueError(f"grace_seconds must be between 0 and {max_grace}")
+    return now + timedelta(seconds=grace_seconds)
+
+
+def activation_time(now: datetime, environment: str, delay_seconds: int) -> datetime:
+    """When a new key starts working (R-E7): live keys after ``delay_seconds``, test at once."""
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    if delay_seconds < 0:
+        raise ValueError("delay_seconds must not be negative")
+    return now if environment == "test" else now + timedelta(seconds=delay_seconds)
+
+
+__all__ = [
+    "REASONS",
+    "Decision",
+    "KeyRecord",
+    "Limits",
+    "NetworkSet",
+    "SiteSet",
+    "VerificationRequest",
+    "activation_time",
+    "rotation_grace_until",
+    "verify",
+]
