@@ -1,0 +1,57 @@
+"""Shared column helpers for the models: identifiers, timestamps, money and JSON columns."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field
+
+from app.db import Money, UTCDateTime, utcnow
+
+_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower-case
+
+
+def new_id(prefix: str) -> str:
+    """An opaque public identifier such as ``mer_5f2k9x...``: 20 Crockford base32 characters
+    (100 random bits) from one read of the system's random source; never a guessable sequence.
+    """
+    value = int.from_bytes(secrets.token_bytes(13), "big")
+    chars = []
+    for _ in range(20):
+        value, digit = divmod(value, 32)
+        chars.append(_ALPHABET[digit])
+    return f"{prefix}_" + "".join(chars)
+
+
+def id_field(prefix: str) -> Any:
+    """A string primary key filled with ``new_id(prefix)``."""
+    return Field(default_factory=lambda: new_id(prefix), primary_key=True, max_length=40)
+
+
+def created_field(**kwargs: Any) -> Any:
+    """A non-null UTC timestamp defaulting to now."""
+    return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False, **kwargs)
+
+
+def when_field(**kwargs: Any) -> Any:
+    """An optional UTC timestamp."""
+    return Field(default=None, sa_type=UTCDateTime, nullable=True, **kwargs)
+
+
+def money_field(nullable: bool = True, **kwargs: Any) -> Any:
+    """A ``Decimal`` money amount (pair it with an ISO 4217 currency column)."""
+    return Field(default=None if nullable else Decimal(0), sa_type=Money, nullable=nullable,
+                 **kwargs)
+
+
+def json_field(default_factory: Any = dict, **kwargs: Any) -> Any:
+    """A JSON document column."""
+    return Field(default_factory=default_factory, sa_type=sa.JSON, nullable=False, **kwargs)
+
+
+__all__ = ["created_field", "id_field", "json_field", "money_field", "new_id", "when_field",
+           "utcnow", "dt"]

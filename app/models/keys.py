@@ -1,0 +1,43 @@
+"""Merchant API keys: only an HMAC of the token is stored, with the pepper version used."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlmodel import Field, SQLModel
+
+from app.models.base import created_field, json_field, money_field, when_field
+
+
+class ApiKey(SQLModel, table=True):
+    """One API token of a merchant, bound to an IP whitelist and back URLs (R-B1, R-B3)."""
+
+    __tablename__ = "api_key"
+
+    id: str = Field(primary_key=True, max_length=40)  # the public key id inside the token
+    merchant_id: str = Field(foreign_key="merchant.id", index=True, max_length=40)
+    name: str = Field(max_length=120)
+    environment: str = Field(max_length=4)  # live | test
+    prefix: str = Field(max_length=40)
+    token_hash: str = Field(max_length=64)
+    pepper_version: int = 1
+    ip_whitelist: list = json_field(default_factory=list)
+    back_urls: list = json_field(default_factory=list)
+    status: str = Field(default="active", max_length=20)  # active | revoked
+    created_at: dt.datetime = created_field()
+    created_by: str = Field(default="system", max_length=120)
+    activates_at: dt.datetime = created_field()
+    expires_at: dt.datetime | None = when_field()
+    revoked_at: dt.datetime | None = when_field()
+    revoked_reason: str | None = Field(default=None, max_length=200)
+    rotated_to: str | None = Field(default=None, max_length=40)
+    grace_until: dt.datetime | None = when_field()
+    max_amount_per_tx: Decimal | None = money_field()
+    daily_amount_limit: Decimal | None = money_field()
+    limit_currency: str | None = Field(default=None, max_length=3)
+    allowed_operations: list = json_field(default_factory=list)
+    wide_ranges_approved_by: str | None = Field(default=None, max_length=120)
+    last_used_at: dt.datetime | None = when_field()
+    last_used_ip: str | None = Field(default=None, max_length=45)
+    use_count: int = 0

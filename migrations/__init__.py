@@ -1,0 +1,1 @@
+"""Alembic migrations of kybgate's schema (``kybgate db upgrade``)."""
