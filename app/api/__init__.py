@@ -1,0 +1,20 @@
+"""The JSON API (v1). Importing the view modules registers their operations on ``bp``."""
+
+from flask import Blueprint
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+def load_views() -> None:
+    """Import every view module so that its operations are registered (once)."""
+    from app.api import (  # noqa: F401
+        assessments,
+        audit,
+        blacklist,
+        decisions,
+        keys,
+        merchants,
+        meta,
+        transactions,
+        verify,
+    )

@@ -1,0 +1,173 @@
+"""The ``kybgate`` command line: a Flask CLI group. Every command has ``--help``; commands a
+script would read take ``--json``. Feature modules add their own groups through
+``register_cli``'s ``COMMAND_MODULES``."""
+
+from __future__ import annotations
+
+import getpass
+import importlib
+import json
+import os
+import secrets
+import shutil
+import sys
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from app.audit.trail import Actor, export_events, record, verify_trail
+from app.db import session_scope, utcnow
+from app.extensions import engine, settings
+
+COMMAND_MODULES: tuple[str, ...] = ("app.commands_demo", "app.staff.commands", "app.commands.risk",
+                                     "app.commands.keys", "app.commands.monitoring")
+
+
+def cli_actor() -> Actor:
+    """The operator running this command, as an audit actor."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = str(os.getuid())
+    return Actor(name=f"cli:{user}", request_id="cli-" + secrets.token_hex(6))
+
+
+def emit(data: object, as_json: bool, text: str) -> None:
+    """Print ``data`` as JSON or ``text`` for people."""
+    click.echo(json.dumps(data, ensure_ascii=False, default=str) if as_json else text)
+
+
+@click.group("db")
+def db_group() -> None:
+    """Database schema (Alembic migrations)."""
+
+
+@db_group.command("upgrade")
+@click.option("--revision", default="heads", show_default=True, help="Target revision.")
+@with_appcontext
+def db_upgrade(revision: str) -> None:
+    """Apply the migrations to KYB_DATABASE_URL (default: SQLite under instance/)."""
+    from app.migrate import upgrade
+    url = settings().database_url
+    upgrade(url, revision)
+    click.echo(f"database at {revision}: {engine().url.render_as_string(hide_password=True)}")
+
+
+@click.group("clients")
+def clients_group() -> None:
+    """OAuth 2.0 clients of back-office integrations."""
+
+
+@clients_group.command("create")
+@click.option("--name", required=True, help="A name people recognise, e.g. 'CRM'.")
+@click.option("--scopes", required=True,
+              help="Space-separated scopes, e.g. 'merchants:read merchants:write'.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@with_appcontext
+def clients_create(name: str, scopes: str, as_json: bool) -> None:
+    """Create a client; its secret is printed once and stored only as a hash."""
+    from app.models import OAuthClient
+    from app.oauth.models import KNOWN_SCOPES, digest
+    wanted = scopes.split()
+    unknown = [s for s in wanted if s not in KNOWN_SCOPES]
+    if not wanted or unknown:
+        raise click.BadParameter(f"unknown scope(s): {' '.join(unknown) or '(none given)'}; "
+                                 f"known: {' '.join(KNOWN_SCOPES)}", param_hint="--scopes")
+    client_id, secret = "kybc_" + secrets.token_hex(10), secrets.token_urlsafe(32)
+    with session_scope(engine()) as session:
+        row = OAuthClient(client_id=client_id, client_secret_hash=digest(secret), name=name,
+                          scopes=" ".join(dict.fromkeys(wanted)))
+        session.add(row)
+        record(session, cli_actor().event("oauth.client.created", target_type="oauth_client",
+                                          target_id=client_id,
+                                          details={"name": name, "scopes": row.scopes}))
+    emit({"client_id": client_id, "client_secret": secret, "scopes": row.scopes}, as_json,
+         f"client_id:     {client_id}\nclient_secret: {secret}\n(shown once; store it now)")
+
+
+@click.group("audit")
+def audit_group() -> None:
+    """The tamper-evident audit trail."""
+
+
+@audit_group.command("verify")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@with_appcontext
+def audit_verify(as_json: bool) -> None:
+    """Recompute the hash chain; exit 1 naming the first bad event if anything was edited,
+    deleted, inserted or reordered."""
+    with session_scope(engine()) as session:
+        report = verify_trail(session)
+    if report.ok:
+        emit(report.to_dict(), as_json, f"audit trail intact: {report.checked} events, "
+                                        f"head seq {report.head_seq} hash {report.head_hash}")
+        return
+    emit(report.to_dict(), as_json,
+         f"AUDIT TRAIL BROKEN at seq {report.first_bad_seq} (event {report.first_bad_id}): "
+         f"{report.problem}. {report.checked} events before it verified.")
+    sys.exit(1)
+
+
+@audit_group.command("export")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl",
+              show_default=True, help="Output format.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True),
+              help="File to write (default: standard output).")
+@with_appcontext
+def audit_export(fmt: str, output: str | None) -> None:
+    """Export every audit event in sequence order."""
+    with session_scope(engine()) as session:
+        if output:
+            with open(output, "w", encoding="utf-8", newline="") as fh:
+                count = export_events(session, fmt, fh)
+            click.echo(f"exported {count} events to {output}", err=True)
+        else:
+            count = export_events(session, fmt, sys.stdout)
+            click.echo(f"exported {count} events", err=True)
+
+
+@click.command("serve")
+@click.option("--bind", default="127.0.0.1:8000", show_default=True, help="host:port")
+@click.option("--workers", default=2, show_default=True, help="gunicorn worker processes")
+@click.option("--threads", default=8, show_default=True, help="threads per worker")
+@click.option("--upgrade/--no-upgrade", default=True, show_default=True,
+              help="Apply database migrations first.")
+def serve(bind: str, workers: int, threads: int, upgrade: bool) -> None:
+    """Run kybgate under gunicorn (KYB_* environment variables configure it)."""
+    if upgrade:
+        from app.config import Settings
+        from app.migrate import upgrade as do_upgrade
+        do_upgrade(Settings.from_env().database_url)
+    gunicorn = shutil.which("gunicorn") or os.path.join(os.path.dirname(sys.executable),
+                                                        "gunicorn")
+    args = [gunicorn, "--bind", bind, "--workers", str(workers), "--threads", str(threads),
+            "--worker-class", "gthread", "--access-logfile", "-", "--graceful-timeout", "10",
+            "--config", "python:app.gunicorn_conf",
+            "wsgi:app"]
+    click.echo(f"kybgate serving on http://{bind} ({workers} workers x {threads} threads)")
+    os.chdir(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    os.execv(args[0], args)  # noqa: S606 - replace this process with gunicorn
+
+
+def register_cli(app: Flask) -> None:
+    """Attach every command group to ``app.cli``."""
+    for command in (db_group, clients_group, audit_group):
+        app.cli.add_command(command)
+    for name in COMMAND_MODULES:
+        module = importlib.import_module(name)
+        for command in module.commands():
+            app.cli.add_command(command)
+
+
+def main() -> None:
+    """Entry point of the ``kybgate`` console script."""
+    from app import create_app
+
+    group = FlaskGroup(create_app=lambda: create_app(), add_default_commands=False,
+                       help="kybgate: KYB onboarding and API-security control plane.")
+    group.add_command(serve)
+    group.main(prog_name="kybgate")
+
+
+__all__ = ["cli_actor", "emit", "main", "register_cli", "utcnow", "current_app"]

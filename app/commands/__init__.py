@@ -1,0 +1,1 @@
+"""Feature command groups of ``kybgate`` (registered through ``app.cli.COMMAND_MODULES``)."""

@@ -1,0 +1,35 @@
+"""Liveness and readiness."""
+
+from __future__ import annotations
+
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from flask import Blueprint, jsonify
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.extensions import engine
+from app.migrate import alembic_config
+
+bp = Blueprint("health", __name__)
+
+
+@bp.get("/healthz")
+def healthz():
+    """The process is alive."""
+    return jsonify(status="ok")
+
+
+@bp.get("/readyz")
+def readyz():
+    """The database answers and its schema is at the newest migration."""
+    heads = set(ScriptDirectory.from_config(alembic_config()).get_heads())
+    try:
+        with engine().connect() as conn:
+            current = set(MigrationContext.configure(conn).get_current_heads())
+    except SQLAlchemyError as exc:
+        return jsonify(status="unavailable", database="unreachable",
+                       detail=type(exc).__name__), 503
+    if current != heads:
+        return jsonify(status="unavailable", database="ok",
+                       migrations={"current": sorted(current), "head": sorted(heads)}), 503
+    return jsonify(status="ok", database="ok", migrations={"head": sorted(heads)})

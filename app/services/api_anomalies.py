@@ -1,0 +1,222 @@
+"""API anomaly signals from the verification audit stream (R-B6, R-C10).
+
+Two scenarios, per merchant and calendar day (UTC), thresholds from the policy's ``[monitoring]``:
+
+* ``api_ip_many_customers`` — one source IP serving ``customer_refs_per_ip_per_day`` or more
+  distinct customer refs;
+* ``api_customer_many_ips`` — one customer ref seen from ``ips_per_customer_ref_per_day`` or
+  more distinct source IPs.
+
+A hit opens one :class:`Alert` per subject and day (its ``dedupe_key`` is unique, so two workers
+racing open it once) due ``[alerts] sla_hours`` later (R-C1), and is audited. Counting reads the
+audit trail, so every worker sees every request. :class:`AnomalyMonitor` runs the checks on a
+background thread after each audit batch commits, so monitoring never delays an answer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from app.audit.trail import EventDraft, record
+from app.models import Alert, AuditEvent
+from checks.policy import Policy, load_policy
+
+log = logging.getLogger("kybgate.monitoring")
+VERIFY_ACTION = "api.verify"
+IP_SCENARIO = "api_ip_many_customers"
+REF_SCENARIO = "api_customer_many_ips"
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """One verified request's subjects."""
+
+    merchant_id: str
+    source_ip: str
+    customer_ref: str
+    at: dt.datetime
+
+
+def _day(at: dt.datetime) -> dt.datetime:
+    return at.astimezone(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def _distinct(session: Session, column: sa.ColumnElement, *, merchant_id: str,
+              where: sa.ColumnElement, since: dt.datetime) -> int:
+    return session.exec(select(sa.func.count(sa.distinct(column))).where(
+        AuditEvent.action == VERIFY_ACTION, AuditEvent.merchant_id == merchant_id,
+        AuditEvent.at >= since, AuditEvent.at < since + dt.timedelta(days=1),
+        column.is_not(None), where)).one()
+
+
+def dedupe_key(scenario: str, merchant_id: str, subject: str, at: dt.datetime) -> str:
+    """One alert per scenario, merchant, subject and UTC day."""
+    return f"{scenario}:{merchant_id}:{subject}:{_day(at):%Y-%m-%d}"
+
+
+def _open(session: Session, *, scenario: str, observation: Observation, subject: str,
+          count: int, threshold: int, now: dt.datetime, policy: Policy) -> Alert | None:
+    key = dedupe_key(scenario, observation.merchant_id, subject, observation.at)
+    if session.exec(select(Alert.id).where(Alert.dedupe_key == key)).first():
+        return None
+    what = ("customer refs from IP" if scenario == IP_SCENARIO else "IPs for customer ref")
+    alert = Alert(merchant_id=observation.merchant_id, scenario=scenario, severity="high",
+                  summary=f"{count} distinct {what} {subject} today (threshold {threshold})",
+                  details={"subject": subject, "count": count, "threshold": threshold,
+                           "day": f"{_day(observation.at):%Y-%m-%d}"},
+                  dedupe_key=key, opened_at=now,
+                  due_at=now + dt.timedelta(hours=policy.alert_sla_hours))
+    session.add(alert)
+    session.flush()
+    record(session, EventDraft(action="alert.opened", actor="system:monitoring",
+                               target_type="alert", target_id=alert.id,
+                               merchant_id=alert.merchant_id, reason=scenario, at=now,
+                               details={"dedupe_key": key, "count": count,
+                                        "threshold": threshold}))
+    return alert
+
+
+def detect_api_anomalies(session: Session, *, observation: Observation, now: dt.datetime,
+                         policy: Policy | None = None,
+                         known: set[str] | None = None) -> list[Alert]:
+    """Open the alerts this observation's subjects have reached today (flushes only).
+
+    ``known`` holds dedupe keys of alerts already open: their subjects are not counted again
+    (the set is updated), which keeps a busy subject from costing a query per request.
+    """
+    policy = policy or load_policy()
+    known = set() if known is None else known
+    opened = []
+    for obs, scenario, subject, count, limit in _reached(session, observation=observation,
+                                                           policy=policy, known=known):
+        opened.append(_open(session, scenario=scenario, observation=obs, subject=subject,
+                            count=count, threshold=limit, now=now, policy=policy))
+    return [alert for alert in opened if alert is not None]
+
+
+def _reached(session: Session, *, observation: Observation, policy: Policy,
+             known: set[str]) -> list[tuple[Observation, str, str, int, int]]:
+    """(observation, scenario, subject, count, threshold) of each threshold reached today
+    whose alert is not in ``known`` (which is updated)."""
+    since = _day(observation.at)
+    checks = (
+        (IP_SCENARIO, observation.source_ip, AuditEvent.customer_ref,
+         AuditEvent.source_ip == observation.source_ip,
+         policy.monitoring.customer_refs_per_ip_per_day),
+        (REF_SCENARIO, observation.customer_ref, AuditEvent.source_ip,
+         AuditEvent.customer_ref == observation.customer_ref,
+         policy.monitoring.ips_per_customer_ref_per_day),
+    )
+    reached = []
+    for scenario, subject, column, where, limit in checks:
+        key = dedupe_key(scenario, observation.merchant_id, subject, observation.at)
+        if key in known:
+            continue
+        count = _distinct(session, column, merchant_id=observation.merchant_id, where=where,
+                          since=since)
+        if count >= limit:
+            known.add(key)
+            reached.append((observation, scenario, subject, count, limit))
+    return reached
+
+
+def observations(drafts: Iterable[EventDraft]) -> list[Observation]:
+    """The distinct subjects of verification events that name a merchant, IP and customer."""
+    seen = {}
+    for d in drafts:
+        if d.action == VERIFY_ACTION and d.merchant_id and d.source_ip and d.customer_ref:
+            obs = Observation(d.merchant_id, d.source_ip, d.customer_ref,
+                              d.at or dt.datetime.now(dt.UTC))
+            seen.setdefault((obs.merchant_id, obs.source_ip, obs.customer_ref), obs)
+    return list(seen.values())
+
+
+class AnomalyMonitor:
+    """Runs :func:`detect_api_anomalies` on a background thread for committed batches."""
+
+    def __init__(self, engine: Engine, policy: Policy | None = None,
+                 interval: float = 1.0, writer: Engine | None = None) -> None:
+        self.engine = engine  # counts (reads)
+        self.writer = writer or engine  # opening alerts
+        self.policy = policy or load_policy()
+        self.interval = interval  # at most one round of queries per interval
+        self._cond = threading.Condition()
+        self._pending: dict[tuple[str, str, str], Observation] = {}
+        self._busy = False
+        self._draining = 0
+        self._known: set[str] = set()
+        self._thread: threading.Thread | None = None
+
+    def observe(self, drafts: Sequence[EventDraft], _stored: object = None) -> None:
+        """Queue the subjects of committed ``drafts`` (the batcher's after-commit hook)."""
+        found = observations(drafts)
+        if not found:
+            return
+        with self._cond:
+            for obs in found:
+                self._pending[(obs.merchant_id, obs.source_ip, obs.customer_ref)] = obs
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="kyb-api-anomalies",
+                                                daemon=True)
+                self._thread.start()
+            self._cond.notify()
+
+    def drain(self, timeout: float = 5.0) -> bool:
+        """Check everything observed so far now and wait for it (tests)."""
+        with self._cond:
+            self._draining += 1
+            self._cond.notify_all()
+            try:
+                return self._cond.wait_for(lambda: not self._pending and not self._busy,
+                                           timeout)
+            finally:
+                self._draining -= 1
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                if not self._cond.wait_for(lambda: self._pending, timeout=5.0):
+                    self._thread = None
+                    return
+                batch, self._pending, self._busy = list(self._pending.values()), {}, True
+            try:
+                self._check(batch)
+            finally:
+                with self._cond:
+                    self._busy = False
+                    self._cond.notify_all()
+                    # Coalesce: requests arriving meanwhile are checked together next round.
+                    self._cond.wait_for(lambda: self._draining, timeout=self.interval)
+
+    def _check(self, batch: list[Observation]) -> None:
+        now = dt.datetime.now(dt.UTC)
+        try:
+            known = set(self._known)
+            hits = []
+            with Session(self.engine) as session:  # counting only reads
+                for obs in batch:
+                    before = set(known)
+                    found = _reached(session, observation=obs, policy=self.policy,
+                                     known=known)
+                    hits.extend(found)
+                    known |= before
+            if hits:
+                with Session(self.writer) as session:
+                    for obs, scenario, subject, count, limit in hits:
+                        _open(session, scenario=scenario, observation=obs, subject=subject,
+                              count=count, threshold=limit, now=now, policy=self.policy)
+                    session.commit()
+            self._known = known if len(known) < 100_000 else set()
+        except IntegrityError:  # another worker opened the same alert first
+            log.info("API anomaly alert already opened by another worker")
+        except Exception:
+            log.exception("API anomaly check failed")

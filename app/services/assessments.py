@@ -1,0 +1,202 @@
+"""KYB risk assessments (R-A1, R-D1, R-D3, R-D4): gather a merchant's facts, run the policy's
+checks, score them, and keep everything needed to replay the decision.
+
+An ``Assessment`` row stores the policy version and the SHA-256 of its file, the exact input
+snapshot (``MerchantFacts`` as JSON plus the instant ``now``), every check result with its
+evidence and explanation, the score, tier, action and reasons. ``replay`` recomputes it from
+the snapshot with the policy file of that version (``checks/policies/<version>.toml``) and
+says whether the result is identical. A published policy file is never edited: a change is a
+new file with a new version, and the digest check catches an edit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import Session, select
+
+from app.audit.trail import Actor, record
+from app.models import Assessment, Merchant, MerchantChange
+from app.services import hooks
+from app.services.facts import LookupSources, gather_facts
+from checks.assessment import Verdict, run_checks, score
+from checks.facts import MerchantFacts
+from checks.policy import ACTIVE_POLICY_FILE, POLICY_DIR, Policy, PolicyError, load_policy
+from checks.result import CheckResult
+from checks.screening import ScreeningIndex
+
+
+@lru_cache(maxsize=32)
+def _load(path: str, mtime_ns: int) -> Policy:
+    return load_policy(path)
+
+
+def policy_from_file(path: str | Path) -> Policy:
+    """The policy in ``path``, parsed once per file version."""
+    file = Path(path)
+    try:
+        return _load(str(file.resolve()), file.stat().st_mtime_ns)
+    except OSError:
+        return load_policy(file)  # raises a PolicyError naming the file
+
+
+def active_policy(policy_path: str | None = None) -> Policy:
+    """The policy new assessments use (``KYB_POLICY``, default the bundled active file)."""
+    return policy_from_file(policy_path or ACTIVE_POLICY_FILE)
+
+
+def policy_by_version(version: str) -> Policy:
+    """The published policy file of ``version``; ``PolicyError`` when it is not kept."""
+    if not version or "/" in version or version.startswith("."):
+        raise PolicyError(f"invalid policy version {version!r}")
+    policy = policy_from_file(POLICY_DIR / f"{version}.toml")
+    if policy.version != version:
+        raise PolicyError(f"{version}.toml declares version {policy.version!r}")
+    return policy
+
+
+def latest_assessment(session: Session, merchant: Merchant) -> Assessment | None:
+    """The merchant's current assessment (the one its tier comes from)."""
+    if merchant.latest_assessment_id:
+        return session.get(Assessment, merchant.latest_assessment_id)
+    return session.exec(select(Assessment).where(Assessment.merchant_id == merchant.id)
+                        .order_by(Assessment.created_at.desc(), Assessment.id.desc())
+                        .limit(1)).first()
+
+
+def snapshot_facts(assessment: Assessment) -> tuple[MerchantFacts, dt.datetime]:
+    """The facts and instant an assessment was made on."""
+    snap = assessment.input_snapshot
+    return MerchantFacts.from_dict(snap["facts"]), dt.datetime.fromisoformat(snap["now"])
+
+
+def evaluate(facts: MerchantFacts, policy: Policy,
+             now: dt.datetime) -> tuple[tuple[CheckResult, ...], Verdict]:
+    """Run and score the policy's checks (pure)."""
+    results = run_checks(facts, policy, now)
+    return results, score(results, policy)
+
+
+def assess_merchant(session: Session, *, merchant: Merchant, actor: Actor, now: dt.datetime,
+                    trigger: str, sources: LookupSources, index: ScreeningIndex | None,
+                    policy: Policy, refresh_checks: tuple[str, ...] | None = None
+                    ) -> Assessment:
+    """Assess ``merchant`` now and store the assessment; update the merchant's tier.
+
+    ``refresh_checks`` None gathers every fact afresh; a tuple of check codes (after a data
+    change) re-uses the previous snapshot's network lookups except for those checks. Fires
+    ``hooks.tier_changed`` when the tier moves.
+    """
+    previous = latest_assessment(session, merchant) if refresh_checks is not None else None
+    reuse = snapshot_facts(previous)[0] if previous is not None else None
+    facts = gather_facts(session, merchant=merchant, sources=sources, index=index, now=now,
+                         reuse=reuse, refresh_checks=refresh_checks or ())
+    results, verdict = evaluate(facts, policy, now)
+    row = Assessment(
+        merchant_id=merchant.id, policy_version=policy.version, policy_digest=policy.digest,
+        score=verdict.score, tier=verdict.tier, recommended_action=verdict.recommended_action,
+        checks=[r.to_dict() for r in results], reasons=list(verdict.reasons),
+        input_snapshot={"now": now.isoformat(), "facts": facts.to_dict()},
+        trigger=trigger[:60], created_by=actor.name, created_at=now)
+    session.add(row)
+    session.flush()
+    old_tier = merchant.tier
+    merchant.tier, merchant.latest_assessment_id = verdict.tier, row.id
+    session.add(merchant)
+    record(session, actor.event(
+        "assessment.completed", target_type="assessment", target_id=row.id,
+        merchant_id=merchant.id, decision=verdict.recommended_action,
+        reason=f"score {verdict.score}, tier {verdict.tier}",
+        details={"trigger": trigger, "policy_version": policy.version,
+                 "policy_digest": policy.digest, "old_tier": old_tier,
+                 "refreshed": list(refresh_checks) if refresh_checks is not None else "all",
+                 "not_passed": {r.code: r.status for r in results if r.status != "pass"}}))
+    session.flush()
+    hooks.tier_changed(session, merchant=merchant, old_tier=old_tier, new_tier=verdict.tier,
+                       assessment=row, actor=actor, now=now)
+    return row
+
+
+@dataclass(frozen=True)
+class ReplayReport:
+    """Whether recomputing an assessment from its snapshot gave the stored result."""
+
+    assessment_id: str
+    policy_version: str
+    identical: bool
+    differences: tuple[str, ...] = ()
+    recomputed: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly form."""
+        return {"assessment_id": self.assessment_id, "policy_version": self.policy_version,
+                "identical": self.identical, "differences": list(self.differences),
+                "recomputed": self.recomputed}
+
+
+def _jsonish(value: Any) -> Any:
+    return json.loads(json.dumps(value, sort_keys=True, default=str))
+
+
+def _differences(stored: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    out = [f"{key}: stored {stored[key]!r}, recomputed {new[key]!r}"
+           for key in ("score", "tier", "recommended_action") if stored[key] != new[key]]
+    old_checks = {c["code"]: c for c in stored["checks"]}
+    new_checks = {c["code"]: c for c in new["checks"]}
+    changed = sorted(code for code in old_checks.keys() | new_checks.keys()
+                     if old_checks.get(code) != new_checks.get(code))
+    if changed:
+        out.append(f"checks differ: {', '.join(changed)}")
+    if stored["reasons"] != new["reasons"]:
+        out.append("reasons differ")
+    return out
+
+
+def replay(assessment: Assessment) -> ReplayReport:
+    """Recompute ``assessment`` from its stored snapshot with its own policy version (R-D4)."""
+    policy = policy_by_version(assessment.policy_version)
+    differences = []
+    if policy.digest != assessment.policy_digest:
+        differences.append(f"policy file {assessment.policy_version}.toml was edited after the "
+                           f"assessment (digest {policy.digest[:12]} != "
+                           f"{assessment.policy_digest[:12]})")
+    facts, now = snapshot_facts(assessment)
+    results, verdict = evaluate(facts, policy, now)
+    recomputed = {"score": verdict.score, "tier": verdict.tier,
+                  "recommended_action": verdict.recommended_action,
+                  "reasons": list(verdict.reasons), "checks": [r.to_dict() for r in results]}
+    stored = {"score": assessment.score, "tier": assessment.tier,
+              "recommended_action": assessment.recommended_action,
+              "reasons": assessment.reasons, "checks": assessment.checks}
+    differences += _differences(_jsonish(stored), _jsonish(recomputed))
+    return ReplayReport(assessment.id, assessment.policy_version, not differences,
+                        tuple(differences), _jsonish(recomputed))
+
+
+def reassess_on_change(session: Session, *, merchant: Merchant, changes: list[MerchantChange],
+                       actor: Actor, now: dt.datetime) -> Assessment | None:
+    """``hooks.on_merchant_changed`` subscriber: re-run the checks a change affects (R-D1).
+
+    A merchant never assessed is left alone: its first assessment reads the current data.
+    """
+    from flask import current_app
+
+    from app.services.facts import lookup_sources
+    from app.services.merchant_changes import affected_checks
+    from app.services.screening import screening_index
+    codes = affected_checks(changes)
+    if not codes or merchant.latest_assessment_id is None:
+        return None
+    settings = current_app.extensions["kyb.settings"]
+    trigger = "change:" + ",".join(sorted({c.field for c in changes}))
+    return assess_merchant(session, merchant=merchant, actor=actor, now=now, trigger=trigger,
+                           sources=lookup_sources(), index=screening_index(session),
+                           policy=active_policy(settings.policy_path), refresh_checks=codes)
+
+
+hooks.on_merchant_changed(reassess_on_change)

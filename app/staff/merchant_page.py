@@ -1,0 +1,132 @@
+"""Everything the merchant page shows, read in a fixed number of queries (no N+1): the
+application and its history, the latest assessment, decisions, linked merchants, turnover
+against the new-merchant caps (R-A4), transactions, keys, notes, alerts and audit events."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from app.db import Money
+from app.models import (
+    Alert,
+    ApiKey,
+    Assessment,
+    AuditEvent,
+    BankAccount,
+    ContactPoint,
+    Decision,
+    Merchant,
+    MerchantChange,
+    MerchantNote,
+    Ownership,
+    Person,
+    Transaction,
+)
+from app.services.ownership import find_shared_ownership
+from checks.policy import Policy
+
+PAGE_ROWS = 50
+
+
+@dataclass(frozen=True)
+class TurnoverWindow:
+    """Sales in the first ``days`` days after activation against the cap for that window."""
+
+    days: int
+    cap: Decimal
+    turnover: Decimal
+    ends_at: dt.datetime
+    complete: bool
+
+    @property
+    def share(self) -> float:
+        """How much of the cap is used (for the meter; display only)."""
+        return float(self.turnover / self.cap) if self.cap else 0.0
+
+
+@dataclass
+class MerchantPage:
+    """The data of one merchant page."""
+
+    merchant: Merchant
+    owners: list[tuple[Person, Ownership]] = field(default_factory=list)
+    bank_accounts: list[BankAccount] = field(default_factory=list)
+    contacts: list[ContactPoint] = field(default_factory=list)
+    changes: list[MerchantChange] = field(default_factory=list)
+    assessment: Assessment | None = None
+    decisions: list[Decision] = field(default_factory=list)
+    links: Any = None
+    turnover: list[TurnoverWindow] = field(default_factory=list)
+    transactions: list[Transaction] = field(default_factory=list)
+    keys: list[ApiKey] = field(default_factory=list)
+    notes: list[MerchantNote] = field(default_factory=list)
+    alerts: list[Alert] = field(default_factory=list)
+    events: list[AuditEvent] = field(default_factory=list)
+
+    @property
+    def pending_approval(self) -> Decision | None:
+        """A high-tier approval waiting for its second approver."""
+        return next((d for d in self.decisions if d.status == "pending_second"), None)
+
+
+def _rows(session: Session, stmt: Any) -> list:
+    return list(session.exec(stmt).all())
+
+
+def load_page(session: Session, merchant: Merchant, *, policy: Policy,
+              now: dt.datetime) -> MerchantPage:
+    """Read the merchant page of ``merchant``."""
+    mid = merchant.id
+    page = MerchantPage(merchant=merchant)
+    page.owners = [tuple(r) for r in _rows(session, select(Person, Ownership).join(
+        Ownership, Ownership.person_id == Person.id).where(Ownership.merchant_id == mid)
+        .order_by(Ownership.removed_at.is_not(None), Person.full_name))]
+    page.bank_accounts = _rows(session, select(BankAccount).where(BankAccount.merchant_id == mid)
+                               .order_by(BankAccount.added_at.desc()))
+    page.contacts = _rows(session, select(ContactPoint).where(ContactPoint.merchant_id == mid)
+                          .order_by(ContactPoint.kind, ContactPoint.added_at.desc()))
+    page.changes = _rows(session, select(MerchantChange).where(MerchantChange.merchant_id == mid)
+                         .order_by(MerchantChange.at.desc()).limit(PAGE_ROWS))
+    if merchant.latest_assessment_id:
+        page.assessment = session.get(Assessment, merchant.latest_assessment_id)
+    page.decisions = _rows(session, select(Decision).where(Decision.merchant_id == mid)
+                           .order_by(Decision.created_at.desc()).limit(PAGE_ROWS))
+    page.links = find_shared_ownership(session, merchant=merchant)
+    page.turnover = turnover_windows(session, merchant, policy, now)
+    page.transactions = _rows(session, select(Transaction).where(Transaction.merchant_id == mid)
+                              .order_by(Transaction.occurred_at.desc()).limit(PAGE_ROWS))
+    page.keys = _rows(session, select(ApiKey).where(ApiKey.merchant_id == mid)
+                      .order_by(ApiKey.created_at.desc()))
+    page.notes = _rows(session, select(MerchantNote).where(MerchantNote.merchant_id == mid)
+                       .order_by(MerchantNote.created_at.desc()))
+    page.alerts = _rows(session, select(Alert).where(Alert.merchant_id == mid)
+                        .order_by(Alert.status.desc(), Alert.due_at).limit(PAGE_ROWS))
+    page.events = _rows(session, select(AuditEvent).where(AuditEvent.merchant_id == mid)
+                        .order_by(AuditEvent.seq.desc()).limit(PAGE_ROWS))
+    return page
+
+
+def turnover_windows(session: Session, merchant: Merchant, policy: Policy,
+                     now: dt.datetime) -> list[TurnoverWindow]:
+    """Sales (TRY) in each new-merchant window from activation, against its cap — one query
+    summing every window at once. Empty when the merchant was never activated."""
+    start = merchant.activated_at
+    if start is None:
+        return []
+    windows = policy.check("new_merchant_turnover").params["windows"]
+    sums = [sa.type_coerce(sa.func.coalesce(sa.func.sum(sa.case(
+        (Transaction.occurred_at < start + dt.timedelta(days=w.days), Transaction.amount_try),
+        else_=None)), 0), Money).label(f"w{w.days}") for w in windows]
+    row = session.exec(select(*sums).where(
+        Transaction.merchant_id == merchant.id, Transaction.type == "sale",
+        Transaction.occurred_at >= start)).one()
+    return [TurnoverWindow(w.days, w.cap_try, Decimal(row[i] or 0),
+                           start + dt.timedelta(days=w.days),
+                           now >= start + dt.timedelta(days=w.days))
+            for i, w in enumerate(windows)]

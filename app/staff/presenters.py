@@ -1,0 +1,39 @@
+"""Turn page data into the inline SVG charts of the merchant page."""
+
+from __future__ import annotations
+
+from flask import url_for
+from flask_babel import gettext as _
+from markupsafe import Markup
+
+from app.models import Assessment
+from app.staff.merchant_page import MerchantPage
+from app.web.charts import Bar, Node, bar_chart, network_chart
+
+SHARE_LABELS = {"owner": "owner", "iban": "IBAN", "email": "e-mail", "phone": "phone",
+                "domain": "domain", "signup_ip": "IP", "website": "website"}
+BAD_STATUSES = {"rejected", "suspended"}
+
+
+def check_bars(assessment: Assessment | None) -> Markup | None:
+    """The score breakdown: one bar per check, its length the points it scored."""
+    if assessment is None:
+        return None
+    bars = [Bar(c["code"], float(c.get("points") or 0), c.get("status", "unknown"),
+                c.get("status", "")) for c in assessment.checks]
+    bars.sort(key=lambda b: (-b.value, b.label))
+    return bar_chart(bars, title=_("Score breakdown by check (points)"),
+                     maximum=max([b.value for b in bars] + [1.0]))
+
+
+def network(page: MerchantPage) -> Markup | None:
+    """The merchant and the merchants it shares an owner, IBAN or contact with."""
+    linked = getattr(page.links, "linked", ()) or ()
+    if not linked:
+        return None
+    center = Node(page.merchant.id, page.merchant.legal_name, "self")
+    links = [(Node(m.merchant_id, m.name, "bad" if m.status in BAD_STATUSES else "",
+                   url_for("staff.merchant", merchant_id=m.merchant_id)),
+              [SHARE_LABELS.get(s, s) for s in m.shares]) for m in linked[:16]]
+    return network_chart(center, links, title=_("Merchants linked to %(n)s",
+                                                n=page.merchant.legal_name))
