@@ -1,0 +1,201 @@
+"""Shared fixtures: a fresh migrated database per test (SQLite always; PostgreSQL too when
+``KYB_TEST_POSTGRES_URL`` is set), the app, an HTTP test client, and OAuth API clients.
+
+The schema always comes from ``alembic upgrade head``: once per test session into a template
+(a SQLite file, or a PostgreSQL template database), copied for each test.
+"""
+
+from __future__ import annotations
+
+import base64
+import ipaddress
+import os
+import shutil
+import socket
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlmodel import Session
+
+from app import create_app
+from app.config import Settings
+from app.migrate import upgrade
+
+PG_URL = os.environ.get("KYB_TEST_POSTGRES_URL")
+TEST_PEPPER = "test-pepper-0123456789abcdef"
+BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
+
+
+def _pg_admin_url() -> str:
+    url = sa.engine.make_url(PG_URL)
+    if url.drivername == "postgresql":
+        url = url.set(drivername="postgresql+psycopg")
+    return url.render_as_string(hide_password=False)
+
+
+def _pg_exec(sql: str) -> None:
+    engine = sa.create_engine(_pg_admin_url(), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.exec_driver_sql(sql)
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_template(worker_id: str) -> Iterator[str]:
+    if not PG_URL:
+        pytest.skip("KYB_TEST_POSTGRES_URL is not set")
+    name = f"kyb_tpl_{worker_id}_{uuid.uuid4().hex[:6]}"
+    _pg_exec(f'DROP DATABASE IF EXISTS "{name}"')
+    _pg_exec(f'CREATE DATABASE "{name}"')
+    url = sa.engine.make_url(_pg_admin_url()).set(database=name)
+    upgrade(url.render_as_string(hide_password=False))
+    yield name
+    _pg_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def worker_id(request) -> str:
+    """pytest-xdist's worker id, or 'main'."""
+    return getattr(request.config, "workerinput", {}).get("workerid", "main")
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request, tmp_path) -> Iterator[str]:
+    """A freshly migrated database for this test."""
+    if request.param == "sqlite":
+        template = request.getfixturevalue("sqlite_template")
+        path = tmp_path / "kyb.db"
+        shutil.copyfile(template, path)
+        yield f"sqlite:///{path}"
+        return
+    template = request.getfixturevalue("pg_template")
+    name = f"kyb_t_{uuid.uuid4().hex[:12]}"
+    _pg_exec(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    url = sa.engine.make_url(_pg_admin_url()).set(database=name)
+    yield url.render_as_string(hide_password=False)
+    _pg_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def settings(db_url, tmp_path) -> Settings:
+    """Test settings: the fresh database, a fixed pepper, no activation delay unless asked."""
+    env = {"KYB_ENV": "testing", "KYB_DATABASE_URL": db_url, "KYB_TOKEN_PEPPER": TEST_PEPPER,
+           "KYB_SECRET_KEY": "test-secret-key-0123456789abcdefghij",
+           "KYB_INSTANCE_PATH": str(tmp_path / "instance")}
+    return Settings.from_env(env)
+
+
+@pytest.fixture
+def app(settings) -> Iterator[Flask]:
+    application = create_app({"TESTING": True}, settings=settings)
+    yield application
+    application.extensions["kyb.engine"].dispose()
+
+
+@pytest.fixture
+def client(app) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def db_session(app) -> Iterator[Session]:
+    """A session on the test's database (commit explicitly when a test needs to)."""
+    with Session(app.extensions["kyb.engine"], expire_on_commit=False) as session:
+        yield session
+
+
+@dataclass
+class ApiClient:
+    """A test client that sends one OAuth client's bearer token."""
+
+    client: FlaskClient
+    token: str
+    client_id: str
+    client_secret: str
+
+    def _headers(self, headers: dict[str, str] | None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}", **(headers or {})}
+
+    def get(self, path: str, **kw: Any):
+        return self.client.get(path, headers=self._headers(kw.pop("headers", None)), **kw)
+
+    def post(self, path: str, **kw: Any):
+        return self.client.post(path, headers=self._headers(kw.pop("headers", None)), **kw)
+
+    def patch(self, path: str, **kw: Any):
+        return self.client.patch(path, headers=self._headers(kw.pop("headers", None)), **kw)
+
+    def delete(self, path: str, **kw: Any):
+        return self.client.delete(path, headers=self._headers(kw.pop("headers", None)), **kw)
+
+
+def create_oauth_client(app: Flask, scopes: str, name: str = "test") -> tuple[str, str]:
+    """Create an OAuth client through the real CLI command; returns (id, secret)."""
+    import json
+    result = app.test_cli_runner().invoke(
+        args=["clients", "create", "--name", name, "--scopes", scopes, "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    return data["client_id"], data["client_secret"]
+
+
+@pytest.fixture
+def make_api(app, client):
+    """``make_api("merchants:read merchants:write")`` → an ``ApiClient`` holding those scopes."""
+    def factory(scopes: str) -> ApiClient:
+        client_id, secret = create_oauth_client(app, scopes)
+        basic = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+        resp = client.post("/oauth/token", data={"grant_type": "client_credentials"},
+                           headers={"Authorization": f"Basic {basic}"})
+        assert resp.status_code == 200, resp.get_data(as_text=True)
+        return ApiClient(client, resp.get_json()["access_token"], client_id, secret)
+    return factory
+
+
+@pytest.fixture
+def api(make_api) -> ApiClient:
+    """An API client holding every /api/v1 scope."""
+    return make_api("merchants:read merchants:write decisions:write keys:write keys:read "
+                    "verify audit:read transactions:write blacklist:write")
+
+
+def _is_loopback(address: object) -> bool:
+    if not isinstance(address, tuple) or not address:
+        return True
+    try:
+        return ipaddress.ip_address(str(address[0]).split("%")[0]).is_loopback
+    except ValueError:
+        return str(address[0]) == "localhost"
+
+
+@pytest.fixture
+def no_internet(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail the test if anything connects or sends to a non-loopback address."""
+    real_connect, real_sendto = socket.socket.connect, socket.socket.sendto
+
+    def connect(self: socket.socket, address: object) -> None:
+        if not _is_loopback(address):
+            raise AssertionError(f"test tried to reach the network: {address}")
+        return real_connect(self, address)
+
+    def sendto(self: socket.socket, data: bytes, *args: object) -> int:
+        if not _is_loopback(args[-1]):
+            raise AssertionError(f"test tried to reach the network: {args[-1]}")
+        return real_sendto(self, data, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket.socket, "sendto", sendto)

@@ -1,0 +1,317 @@
+"""The audit trail is append-only in the database itself, and ``kybgate audit verify`` names the
+first broken event after any edit, deletion, insertion or reordering of the stored rows.
+``kybgate audit export`` writes every event. Runs on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from app.audit.chain import GENESIS_HASH, event_hash
+from app.audit.trail import EventDraft, record
+from app.db import session_scope
+
+EVENTS = 6
+
+
+@pytest.fixture
+def engine(app):
+    return app.extensions["kyb.engine"]
+
+
+@pytest.fixture
+def chain(engine) -> list[str]:
+    """Six events, each appended in its own transaction; returns their ids in seq order."""
+    ids = []
+    for n in range(1, EVENTS + 1):
+        with session_scope(engine) as session:
+            event = record(session, EventDraft(
+                action="verify.decision", actor="client:gateway", merchant_id="mer_test",
+                key_id="key_1", source_ip="203.0.113.7", operation="sale",
+                amount=Decimal(f"{n}99.90"), currency="TRY", card_masked="454360******3212",
+                decision="allow" if n % 2 else "deny", reason="ok" if n % 2 else "ip_not_allowed",
+                latency_ms=1.25 * n, details={"note": f"Şeker İşlemi #{n}", "n": n}))
+            ids.append(event.id)
+    return ids
+
+
+def _verify(app) -> tuple[int, dict]:
+    result = app.test_cli_runner().invoke(args=["audit", "verify", "--json"])
+    return result.exit_code, json.loads(result.stdout)
+
+
+def _verify_text(app) -> tuple[int, str]:
+    result = app.test_cli_runner().invoke(args=["audit", "verify"])
+    return result.exit_code, result.output
+
+
+def _sql(engine, statement: str, **params) -> None:
+    with engine.begin() as conn:
+        conn.execute(sa.text(statement), params)
+
+
+def _drop_guards(engine) -> None:
+    if engine.dialect.name == "sqlite":
+        _sql(engine, "DROP TRIGGER audit_event_no_update")
+        _sql(engine, "DROP TRIGGER audit_event_no_delete")
+    else:
+        _sql(engine, "DROP TRIGGER audit_event_no_change ON audit_event")
+
+
+def _row(engine, seq: int) -> dict:
+    with engine.connect() as conn:
+        return dict(conn.execute(sa.text("SELECT * FROM audit_event WHERE seq = :s"),
+                                 {"s": seq}).mappings().one())
+
+
+# --- the database refuses changes ---------------------------------------------------------
+
+@pytest.mark.parametrize("statement", [
+    "UPDATE audit_event SET actor = 'mallory' WHERE seq = 2",
+    "UPDATE audit_event SET seq = seq + 100",
+    "DELETE FROM audit_event WHERE seq = 3",
+    "DELETE FROM audit_event",
+])
+def test_database_refuses_update_and_delete_of_audit_events(engine, chain, statement):
+    with pytest.raises(DBAPIError, match="append-only"):
+        _sql(engine, statement)
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM audit_event")).scalar_one() == EVENTS
+    assert _row(engine, 2)["actor"] == "client:gateway"
+
+
+def test_postgresql_also_refuses_truncate(engine, chain):
+    if engine.dialect.name != "postgresql":
+        pytest.skip("TRUNCATE exists only on PostgreSQL")
+    with pytest.raises(DBAPIError, match="append-only"):
+        _sql(engine, "TRUNCATE audit_event")
+
+
+def test_an_orm_update_of_an_event_is_refused(engine, chain):
+    from sqlmodel import Session
+
+    from app.models import AuditEvent
+    with Session(engine) as session:
+        event = session.get(AuditEvent, chain[0])
+        event.reason = "rewritten"
+        session.add(event)
+        with pytest.raises(DBAPIError):
+            session.commit()
+
+
+# --- verification ----------------------------------------------------------------------------
+
+def test_intact_chain_verifies_and_exits_0(app, chain):
+    code, report = _verify(app)
+    assert code == 0
+    assert report["ok"] is True
+    assert report["checked"] == report["head_seq"] >= EVENTS
+    assert report["first_bad_seq"] is None
+    code, text = _verify_text(app)
+    assert code == 0 and "intact" in text
+
+
+def test_empty_trail_verifies(app, engine):
+    with engine.connect() as conn:
+        if conn.execute(sa.text("SELECT count(*) FROM audit_event")).scalar_one():
+            pytest.skip("fixtures already wrote events")
+    code, report = _verify(app)
+    assert (code, report["ok"], report["head_hash"]) == (0, True, GENESIS_HASH)
+
+
+def _seq_of(engine, event_id: str) -> int:
+    with engine.connect() as conn:
+        return conn.execute(sa.text("SELECT seq FROM audit_event WHERE id = :i"),
+                            {"i": event_id}).scalar_one()
+
+
+@pytest.mark.parametrize(("column", "value"), [
+    ("actor", "client:mallory"),
+    ("decision", "allow"),
+    ("reason", "ok"),
+    ("source_ip", "198.51.100.1"),
+    ("at", "2020-01-01 00:00:00"),
+])
+def test_editing_a_field_is_detected_at_that_event(app, engine, chain, column, value):
+    _drop_guards(engine)
+    seq = _seq_of(engine, chain[3])  # a denied call: decision deny, reason ip_not_allowed
+    _sql(engine, f"UPDATE audit_event SET {column} = :v WHERE seq = :s", v=value, s=seq)  # noqa: S608
+    code, report = _verify(app)
+    assert code != 0
+    assert report["ok"] is False
+    assert report["first_bad_seq"] == seq
+    assert report["first_bad_id"] == chain[3]
+    assert "edited" in report["problem"]
+    code, text = _verify_text(app)
+    assert code != 0 and f"seq {seq}" in text and chain[3] in text
+
+
+def test_editing_an_amount_is_detected(app, engine, chain):
+    _drop_guards(engine)
+    seq = _seq_of(engine, chain[3])
+    raw = 10 if engine.dialect.name == "sqlite" else Decimal("0.0010")  # 0.001 TRY either way
+    _sql(engine, "UPDATE audit_event SET amount = :v WHERE seq = :s", v=raw, s=seq)
+    code, report = _verify(app)
+    assert (code != 0, report["first_bad_seq"]) == (True, seq)
+
+
+def test_editing_details_is_detected(app, engine, chain):
+    _drop_guards(engine)
+    seq = _seq_of(engine, chain[1])
+    _sql(engine, "UPDATE audit_event SET details = :v WHERE seq = :s",
+         v=json.dumps({"note": "harmless", "n": 2}), s=seq)
+    assert _verify(app)[1]["first_bad_seq"] == seq
+
+
+def test_editing_an_event_and_recomputing_its_hash_breaks_the_next_link(app, engine, chain):
+    _drop_guards(engine)
+    seq = _seq_of(engine, chain[2])
+    row = _row(engine, seq)
+    row["actor"] = "client:mallory"
+    forged = event_hash(_typed(app, row))
+    _sql(engine, "UPDATE audit_event SET actor = :a, hash = :h WHERE seq = :s",
+         a="client:mallory", h=forged, s=seq)
+    code, report = _verify(app)
+    assert code != 0
+    assert report["first_bad_seq"] == seq + 1
+    assert "prev_hash" in report["problem"]
+
+
+def test_deleting_a_middle_event_is_detected_at_the_next(app, engine, chain):
+    _drop_guards(engine)
+    seq = _seq_of(engine, chain[2])
+    _sql(engine, "DELETE FROM audit_event WHERE seq = :s", s=seq)
+    code, report = _verify(app)
+    assert code != 0
+    assert report["first_bad_seq"] == seq + 1
+    assert report["first_bad_id"] == chain[3]
+    assert report["checked"] == seq - 1
+
+
+def test_deleting_a_middle_event_and_renumbering_is_detected(app, engine, chain):
+    _drop_guards(engine)
+    seq = _seq_of(engine, chain[2])
+    _sql(engine, "DELETE FROM audit_event WHERE seq = :s", s=seq)
+    _renumber(engine, above=seq, by=-1)
+    code, report = _verify(app)
+    assert code != 0
+    assert report["first_bad_seq"] == seq
+    assert report["first_bad_id"] == chain[3]
+
+
+def _renumber(engine, above: int, by: int) -> None:
+    """Shift the seq of every event after ``above`` by ``by`` (through a free range)."""
+    _sql(engine, "UPDATE audit_event SET seq = seq + 100000 WHERE seq > :a", a=above)
+    _sql(engine, "UPDATE audit_event SET seq = seq - 100000 + :b WHERE seq > 100000", b=by)
+
+
+def _typed(app, row: dict) -> dict:
+    """A raw row as the model reads it back (so ``event_hash`` sees what verify sees)."""
+    from sqlmodel import Session
+
+    from app.models import AuditEvent
+    with Session(app.extensions["kyb.engine"]) as session:
+        stored = session.get(AuditEvent, row["id"])
+        data = stored.model_dump()
+    data.update({k: v for k, v in row.items() if k in {"actor", "seq", "prev_hash"}})
+    return data
+
+
+def _insert_forged(app, engine, seq: int, prev_hash: str) -> str:
+    model = _typed(app, _row(engine, 1))
+    model.update(id="evt_forged0000000000000", seq=seq, prev_hash=prev_hash,
+                 actor="client:mallory", action="merchant.approved",
+                 at=dt.datetime(2026, 3, 1, tzinfo=dt.UTC))
+    model["hash"] = event_hash(model)
+    from sqlmodel import Session
+
+    from app.models import AuditEvent
+    with Session(engine) as session:
+        session.add(AuditEvent(**model))
+        session.commit()
+    return model["id"]
+
+
+def test_inserting_a_forged_event_in_the_middle_is_detected(app, engine, chain):
+    _drop_guards(engine)
+    seq = _seq_of(engine, chain[2])
+    _renumber(engine, above=seq - 1, by=1)
+    # A forger who cannot reuse the previous hash (prev_hash is unique) links to a made-up one.
+    forged = _insert_forged(app, engine, seq, prev_hash="f" * 64)
+    code, report = _verify(app)
+    assert code != 0
+    assert report["first_bad_seq"] == seq
+    assert report["first_bad_id"] == forged
+
+
+def test_a_forged_event_cannot_reuse_the_previous_events_hash(app, engine, chain):
+    _drop_guards(engine)
+    seq = _seq_of(engine, chain[2])
+    _renumber(engine, above=seq - 1, by=1)
+    with pytest.raises(IntegrityError):
+        _insert_forged(app, engine, seq, prev_hash=_row(engine, seq - 1)["hash"])
+
+
+def test_appending_a_forged_event_at_the_end_with_a_bad_link_is_detected(app, engine, chain):
+    head = _row(engine, _seq_of(engine, chain[-1]))
+    forged = _insert_forged(app, engine, head["seq"] + 1, prev_hash="e" * 64)
+    code, report = _verify(app)
+    assert (code != 0, report["first_bad_id"]) == (True, forged)
+
+
+def test_swapping_two_events_is_detected_at_the_first(app, engine, chain):
+    _drop_guards(engine)
+    a, b = _seq_of(engine, chain[2]), _seq_of(engine, chain[3])
+    _sql(engine, "UPDATE audit_event SET seq = -1 WHERE seq = :a", a=a)
+    _sql(engine, "UPDATE audit_event SET seq = :a WHERE seq = :b", a=a, b=b)
+    _sql(engine, "UPDATE audit_event SET seq = :b WHERE seq = -1", b=b)
+    code, report = _verify(app)
+    assert code != 0
+    assert report["first_bad_seq"] == a
+    assert report["first_bad_id"] == chain[3]
+    code, text = _verify_text(app)
+    assert f"seq {a}" in text
+
+
+# --- export ------------------------------------------------------------------------------
+
+def _all_ids(engine) -> list[str]:
+    with engine.connect() as conn:
+        return list(conn.execute(sa.text("SELECT id FROM audit_event ORDER BY seq")).scalars())
+
+
+def test_export_jsonl_writes_every_event_in_order(app, engine, chain):
+    result = app.test_cli_runner().invoke(args=["audit", "export", "--format", "jsonl"])
+    assert result.exit_code == 0
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [e["id"] for e in lines] == _all_ids(engine)
+    assert [e["seq"] for e in lines] == list(range(1, len(lines) + 1))
+    mine = {e["id"]: e for e in lines}
+    assert mine[chain[2]]["details"]["note"] == "Şeker İşlemi #3"
+    assert mine[chain[2]]["amount"] == "399.9000"
+    assert mine[chain[2]]["at"].endswith("Z")
+    assert all(len(e["hash"]) == 64 for e in lines)
+
+
+def test_export_csv_writes_every_event(app, engine, chain):
+    result = app.test_cli_runner().invoke(args=["audit", "export", "--format", "csv"])
+    assert result.exit_code == 0
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert [r["id"] for r in rows] == _all_ids(engine)
+    assert {"seq", "at", "actor", "action", "prev_hash", "hash", "details"} <= set(rows[0])
+    mine = {r["id"]: r for r in rows}
+    assert json.loads(mine[chain[0]]["details"])["note"] == "Şeker İşlemi #1"
+
+
+def test_export_to_a_file(app, engine, chain, tmp_path):
+    out = tmp_path / "audit.jsonl"
+    result = app.test_cli_runner().invoke(args=["audit", "export", "-o", str(out)])
+    assert result.exit_code == 0
+    assert len(out.read_text(encoding="utf-8").splitlines()) == len(_all_ids(engine))
