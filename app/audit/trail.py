@@ -23,7 +23,7 @@ from sqlmodel import Session, select
 from app.audit.chain import GENESIS_HASH, HASHED_FIELDS, ChainReport, event_hash, verify_chain
 from app.db import utcnow
 from app.models import AuditEvent
-from app.models.base import new_id
+from app.models.base import sortable_id
 
 CHAIN_LOCK_KEY = 0x6B7962  # "kyb": one advisory lock for the whole chain
 
@@ -96,7 +96,7 @@ def event_row(draft: EventDraft, seq: int, prev_hash: str) -> dict[str, Any]:
         values["amount"] = Decimal(values["amount"]).quantize(Decimal("0.0001"))
     if values["latency_ms"] is not None:
         values["latency_ms"] = round(float(values["latency_ms"]), 3)
-    values.update(id=new_id("evt"), seq=seq, prev_hash=prev_hash,
+    values.update(id=sortable_id("evt"), seq=seq, prev_hash=prev_hash,
                   at=(draft.at or utcnow()).astimezone(dt.UTC))
     values["details"] = json.loads(json.dumps(values["details"] or {}, default=str))
     values["hash"] = event_hash(values)

@@ -46,5 +46,8 @@ class AuditEvent(SQLModel, table=True):
     reason: str | None = Field(default=None, max_length=60)
     latency_ms: float | None = None
     details: dict = json_field()
-    prev_hash: str = Field(max_length=64, unique=True)
-    hash: str = Field(max_length=64, unique=True)
+    # Not unique-indexed (migration 0003): ``seq`` is unique and appends hold the chain lock,
+    # so a second event after the same hash cannot be stored; ``audit verify`` checks the links.
+    # Two more b-trees keyed by random hashes doubled the cost of every append.
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)

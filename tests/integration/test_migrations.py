@@ -107,3 +107,26 @@ def test_upgrade_is_idempotent(empty_url, engine_for):
     upgrade(empty_url)
     upgrade(empty_url)
     assert _diff(engine_for(empty_url)) == []
+
+
+def test_0003_keeps_every_event_and_the_append_only_guards(empty_url, engine_for):
+    """Dropping the hash indexes rebuilds SQLite's table: the events, the chain and the
+    triggers that refuse UPDATE and DELETE all survive it."""
+    from app.audit.trail import EventDraft, append_events, verify_trail
+    from app.db import session_scope
+    upgrade(empty_url, "0002_keys")
+    engine = engine_for(empty_url)
+    with session_scope(engine) as session:
+        append_events(session, [EventDraft(action="test.event", actor=f"actor:{n}")
+                                for n in range(5)])
+    engine.dispose()
+    upgrade(empty_url)
+    with session_scope(engine) as session:
+        report = verify_trail(session)
+    assert report.ok and report.checked == 5, report
+    for statement in ("UPDATE audit_event SET actor = 'x'", "DELETE FROM audit_event"):
+        with pytest.raises(sa.exc.DatabaseError, match="append-only"), engine.begin() as conn:
+            conn.execute(sa.text(statement))
+    uniques = {tuple(u["column_names"]) for u in sa.inspect(engine).get_unique_constraints(
+        "audit_event")}
+    assert uniques == {("seq",)}
