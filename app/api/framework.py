@@ -98,7 +98,7 @@ def acquire_token(scope: str | None):
                          headers={"WWW-Authenticate": 'Bearer realm="kybgate"'}) from exc
 
 
-def read_json_body(model: type[BaseModel]) -> tuple[BaseModel, bytes]:
+def read_json_body(model: type[BaseModel]) -> BaseModel:
     """Validate the request body against ``model``; 415/400/422 problems otherwise."""
     if request.mimetype not in JSON_TYPES:
         raise ApiProblem(415, "Unsupported media type",
@@ -107,6 +107,27 @@ def read_json_body(model: type[BaseModel]) -> tuple[BaseModel, bytes]:
                                   "message": f"{request.mimetype or '(none)'} is not "
                                              "application/json"}])
     raw = request.get_data(cache=True)
+    if not getattr(model, "__immutable_fields__", ()):
+        # The common case first: one pass of pydantic's JSON parser. A body it refuses takes
+        # the path below, which names the precise problem (malformed JSON, not an object, ...).
+        try:
+            return model.model_validate_json(raw)
+        except ValidationError:
+            pass
+    parsed = _parse_json(raw)
+    immutable = [name for name in getattr(model, "__immutable_fields__", ()) if name in parsed]
+    if immutable:
+        raise validation_problem([{"field": name, "code": "immutable",
+                                   "message": "may not change after the application; submit "
+                                              "a new application instead"}
+                                  for name in immutable])
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as exc:
+        raise pydantic_problem(exc) from exc
+
+
+def _parse_json(raw: bytes) -> dict[str, Any]:
     try:
         parsed = json.loads(raw or b"")
     except (ValueError, UnicodeDecodeError) as exc:
@@ -117,16 +138,13 @@ def read_json_body(model: type[BaseModel]) -> tuple[BaseModel, bytes]:
     if not isinstance(parsed, dict):
         raise validation_problem([{"field": "body", "message": "expected a JSON object",
                                    "code": "object_type"}])
-    immutable = [name for name in getattr(model, "__immutable_fields__", ()) if name in parsed]
-    if immutable:
-        raise validation_problem([{"field": name, "code": "immutable",
-                                   "message": "may not change after the application; submit "
-                                              "a new application instead"}
-                                  for name in immutable])
-    try:
-        return model.model_validate_json(raw), _canonical(parsed)
-    except ValidationError as exc:
-        raise pydantic_problem(exc) from exc
+    return parsed
+
+
+def body_hash() -> str:
+    """SHA-256 of the request body in canonical form (sorted keys, no whitespace): a retry
+    with the same data in another key order or layout is the same request."""
+    return hashlib.sha256(_canonical(_parse_json(request.get_data(cache=True)))).hexdigest()
 
 
 def read_query(model: type[BaseModel]) -> BaseModel:
@@ -187,11 +205,14 @@ def operation(bp: Blueprint, rule: str, method: str, *, scope: str | None, summa
               body: type[BaseModel] | None = None, query: type[BaseModel] | None = None,
               response: type[BaseModel] | None = None, status: int = 200,
               tags: tuple[str, ...] = (), errors: tuple[int, ...] = (),
-              authenticate: bool = True, extra_responses: dict[int, str] | None = None
-              ) -> Callable:
+              authenticate: bool = True, extra_responses: dict[int, str] | None = None,
+              idempotent: bool | None = None) -> Callable:
     """Register ``fn`` as an API operation. ``fn(body=..., query=..., client_id=..., **path)``
-    returns a model, a dict, ``(value, status)`` or a ``Response``; the wrapper commits once."""
-    idempotent = method == "POST" and body is not None
+    returns a model, a dict, ``(value, status)`` or a ``Response``; the wrapper commits once.
+    ``Idempotency-Key`` is honoured on POST with a body unless ``idempotent=False`` (an
+    operation whose every call must take effect, such as a verification)."""
+    if idempotent is None:
+        idempotent = method == "POST" and body is not None
 
     def decorate(fn: Callable) -> Callable:
         op = Operation(rule=bp.url_prefix + rule if bp.url_prefix else rule, method=method,
@@ -206,20 +227,20 @@ def operation(bp: Blueprint, rule: str, method: str, *, scope: str | None, summa
             client_id = _authenticate(scope) if authenticate else None
             g.api_client_id = client_id
             kwargs: dict[str, Any] = dict(path_args)
-            body_hash = None
             if body is not None:
-                kwargs["body"], canonical = read_json_body(body)
-                body_hash = hashlib.sha256(canonical).hexdigest()
+                kwargs["body"] = read_json_body(body)
             if query is not None:
                 kwargs["query"] = read_query(query)
             if client_id is not None:
                 kwargs["client_id"] = client_id
             key = _idempotency_key() if idempotent and client_id else None
+            digest = None
             if key is not None:
-                replay = _replay(client_id, key, body_hash)
+                digest = body_hash()
+                replay = _replay(client_id, key, digest)
                 if replay is not None:
                     return replay
-            return _run(fn, kwargs, status, key, client_id, body_hash)
+            return _run(fn, kwargs, status, key, client_id, digest)
 
         bp.add_url_rule(rule, endpoint=fn.__name__, view_func=view, methods=[method])
         return view
@@ -234,8 +255,11 @@ def _run(fn: Callable, kwargs: dict[str, Any], status: int, key: str | None,
         if g.get("_kyb_session") is not None:  # commit only what the view opened
             db_session().commit()
         return result
-    session = db_session()
     payload, code = _serialise(result, status)
+    if key is None and g.get("_kyb_session") is None:  # the view never touched the database
+        return Response(json.dumps(payload, ensure_ascii=False), status=code,
+                        mimetype="application/json")
+    session = db_session()
     if key is not None and code < 500:
         session.add(IdempotencyRecord(client_id=client_id, key=key, method=request.method,
                                       path=request.path, body_hash=body_hash,

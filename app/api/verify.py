@@ -101,7 +101,7 @@ def _run(request_in: VerificationInput, actor: Actor, started: float,
 
 @operation(bp, "/verify", "POST", scope="verify", summary="Verify a merchant token",
            body=VerifyIn, response=VerifyOut, tags=("verification",), errors=(422, 503),
-           authenticate=False)
+           authenticate=False, idempotent=False)
 def verify_token(body: VerifyIn):
     """Decide whether the merchant token may be used for this request. Reasons: ``ok``,
     ``invalid_token``, ``key_revoked``, ``key_expired``, ``key_not_yet_active``,
@@ -109,9 +109,10 @@ def verify_token(body: VerifyIn):
     ``limit_exceeded``. Every answer has its audit event committed first."""
     started = g.get("kyb_started") or time.perf_counter()
     client_id = authenticate_cached("verify")
-    # End the bearer lookup's read transaction: on SQLite every transaction holds the write
-    # lock, which the record loader and the audit writer need next.
-    db_session().commit()
+    if g.get("_kyb_session") is not None:
+        # End the bearer lookup's read transaction: on SQLite every transaction holds the
+        # write lock, which the record loader and the audit writer need next.
+        db_session().commit()
     address = parse_ip(body.client_ip)
     site = site_from_headers(body.origin, None, body.back_url)
     request_in = VerificationInput(

@@ -309,3 +309,38 @@ def test_envoy_style_check_with_the_original_path_and_method(gateway_app, client
                          headers={**headers, "Origin": "https://evil.com"},
                          environ_base={"REMOTE_ADDR": "127.0.0.1"})
     assert (denied.status_code, denied.headers["X-Deny-Reason"]) == (403, "back_url_mismatch")
+
+
+def test_an_idempotency_key_never_replays_a_verification(app, api, key):
+    """Every verification is decided and audited afresh: a replayed ``allowed`` could outlive
+    a revocation."""
+    headers = {"Idempotency-Key": "same-key-twice"}
+    body = {"token": key["token"], "client_ip": CLIENT_IP, "origin": SITE, "operation": "sale"}
+    first = api.post("/api/v1/verify", json=body, headers=headers)
+    assert api.delete(f"/api/v1/keys/{key['key_id']}").status_code == 204
+    second = api.post("/api/v1/verify", json=body, headers=headers)
+    assert (first.get_json()["reason"], second.get_json()["reason"]) == ("ok", "key_revoked")
+    assert "Idempotent-Replayed" not in second.headers
+    assert len({e["id"] for e in _events(app)}) == 2
+
+
+def test_unreachable_audit_writer_answers_503_and_never_allowed(app, settings, api, key,
+                                                                 tmp_path):
+    from app import create_app
+    from tests.conftest import ApiClient
+    worker = create_app({"TESTING": True}, settings=settings.replace(
+        audit_socket=str(tmp_path / "nobody-listens.sock")))
+    try:
+        worker_api = ApiClient(worker.test_client(), api.token, api.client_id,
+                               api.client_secret)
+        resp = worker_api.post("/api/v1/verify", json={
+            "token": key["token"], "client_ip": CLIENT_IP, "origin": SITE})
+        assert resp.status_code == 503
+        assert resp.headers["Retry-After"] == "1"
+        assert resp.get_json()["type"].endswith("/audit-unavailable")
+        assert "allowed" not in resp.get_json()
+        ready = worker.test_client().get("/readyz")
+        assert (ready.status_code, ready.get_json()["audit_writer"]) == (503, "unreachable")
+    finally:
+        worker.extensions["kyb.engine"].dispose()
+    assert _events(app) == []
