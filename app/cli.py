@@ -127,24 +127,86 @@ def audit_export(fmt: str, output: str | None) -> None:
             click.echo(f"exported {count} events", err=True)
 
 
+@audit_group.command("writer")
+@click.option("--socket", "socket_path", type=click.Path(dir_okay=False),
+              help="Unix socket to listen on (default: KYB_AUDIT_SOCKET, else "
+                   "<instance folder>/audit-writer.sock).")
+@with_appcontext
+def audit_writer(socket_path: str | None) -> None:
+    """Run the host's audit writer: the process that commits every worker's verification
+    events in shared batches. `kybgate serve` starts and restarts it by itself; run it by hand
+    only under another process manager, with KYB_AUDIT_SOCKET set for the workers as well.
+    On SIGTERM or Ctrl-C it takes no new connection, keeps serving the connected workers until
+    they hang up (at most 15 s), commits what they sent, and exits."""
+    import logging
+
+    from app.audit.batcher import sqlite_writer_engine
+    from app.audit.writer import run_writer
+    from app.keys_feature import count_usage
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    path = socket_path or default_audit_socket(settings())
+    db = engine()
+    writer = (sqlite_writer_engine(db.url.render_as_string(hide_password=False))
+              if db.dialect.name == "sqlite" else db)
+    try:
+        server = run_writer(writer, path, in_batch=count_usage,
+                            ready=lambda: click.echo(f"audit writer listening on {path}"))
+    except (OSError, RuntimeError) as exc:
+        raise click.ClickException(f"audit writer not started: {exc}") from exc
+    finally:
+        if writer is not db:
+            writer.dispose()
+    click.echo(f"audit writer stopped: {server.events} events in {server.batches} batches")
+
+
+def default_audit_socket(config) -> str:
+    """``KYB_AUDIT_SOCKET``, else ``audit-writer.sock`` in the instance folder."""
+    return config.audit_socket or os.path.join(config.instance_path, "audit-writer.sock")
+
+
 @click.command("serve")
 @click.option("--bind", default="127.0.0.1:8000", show_default=True, help="host:port")
 @click.option("--workers", default=2, show_default=True, help="gunicorn worker processes")
 @click.option("--threads", default=8, show_default=True, help="threads per worker")
+@click.option("--worker-connections", default=1000, show_default=True,
+              help="Open connections one worker holds at most; others wait for another "
+                   "worker. Behind a gateway with few long-lived keep-alive connections, set "
+                   "it near --threads so that the connections spread over every worker.")
 @click.option("--upgrade/--no-upgrade", default=True, show_default=True,
               help="Apply database migrations first.")
-def serve(bind: str, workers: int, threads: int, upgrade: bool) -> None:
+@click.option("--audit-writer/--no-audit-writer", default=True, show_default=True,
+              help="Run one audit writer process for all workers (started, watched and "
+                   "restarted by gunicorn's master); without it each worker writes its own.")
+def serve(bind: str, workers: int, threads: int, worker_connections: int, upgrade: bool,
+          audit_writer: bool) -> None:
     """Run kybgate under gunicorn (KYB_* environment variables configure it)."""
+    from app.config import Settings
+    config = Settings.from_env()
     if upgrade:
-        from app.config import Settings
         from app.migrate import upgrade as do_upgrade
-        do_upgrade(Settings.from_env().database_url)
+        do_upgrade(config.database_url)
+    if audit_writer:
+        path = default_audit_socket(config)
+        if len(path.encode()) > 100:  # sun_path holds 108 bytes
+            raise click.ClickException(f"audit writer socket path is too long for a Unix "
+                                       f"socket: {path}; set KYB_AUDIT_SOCKET to a shorter one")
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        os.environ["KYB_AUDIT_SOCKET"] = path  # the workers' and the writer's setting
+        os.environ["KYB_RUN_AUDIT_WRITER"] = "1"  # read by app.gunicorn_conf in the master
+    else:
+        os.environ.pop("KYB_RUN_AUDIT_WRITER", None)
     gunicorn = shutil.which("gunicorn") or os.path.join(os.path.dirname(sys.executable),
                                                         "gunicorn")
     args = [gunicorn, "--bind", bind, "--workers", str(workers), "--threads", str(threads),
-            "--worker-class", "gthread", "--access-logfile", "-", "--graceful-timeout", "10",
-            "--config", "python:app.gunicorn_conf",
-            "wsgi:app"]
+            "--worker-class", "gthread", "--worker-connections", str(worker_connections),
+            "--access-logfile", "-", "--graceful-timeout", "10",
+            "--config", "python:app.gunicorn_conf"]
+    from gunicorn.config import KNOWN_SETTINGS
+    if any(known.name == "control_socket_disable" for known in KNOWN_SETTINGS):
+        # gunicorn >= 24 opens a runtime control socket at one path per user: not used here,
+        # and two instances on a host would fight over it.
+        args.append("--no-control-socket")
+    args.append("wsgi:app")
     click.echo(f"kybgate serving on http://{bind} ({workers} workers x {threads} threads)")
     os.chdir(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     os.execv(args[0], args)  # noqa: S606 - replace this process with gunicorn

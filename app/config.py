@@ -55,6 +55,7 @@ class Settings:
     application_sla_hours: int = 48
     policy_path: str | None = None
     smtp_url: str | None = None
+    audit_socket: str | None = None
     mail_from: str = "kybgate@localhost"
     max_body_bytes: int = 1024 * 1024
     session_minutes: int = 30
@@ -98,6 +99,7 @@ class Settings:
             application_sla_hours=int(env.get("KYB_APPLICATION_SLA_HOURS", "48")),
             policy_path=env.get("KYB_POLICY") or None,
             smtp_url=env.get("KYB_SMTP_URL") or None,
+            audit_socket=env.get("KYB_AUDIT_SOCKET") or None,
             mail_from=env.get("KYB_MAIL_FROM", "kybgate@localhost"),
             session_minutes=int(env.get("KYB_SESSION_MINUTES", "30")),
             instance_path=instance,

@@ -25,6 +25,7 @@ from sqlmodel import Session
 from api_keys.cache import KeyRecordCache
 from api_keys.tokens import Peppers
 from app.audit.batcher import AuditBatcher, sqlite_writer_engine
+from app.audit.writer import AuditWriterClient
 from app.services import hooks
 from app.services.api_anomalies import AnomalyMonitor
 from app.services.verification import Verifier
@@ -53,8 +54,13 @@ class KeysRuntime:
         ttl = 5.0 if self.redis_url else 1.0
         self.cache = KeyRecordCache(ttl_seconds=ttl, negative_ttl_seconds=min(ttl, 1.0))
         self.monitor = AnomalyMonitor(reader, writer=writer)
-        self.batcher = AuditBatcher(writer, in_batch=_count_usage,
-                                    after_commit=self.monitor.observe)
+        self.batcher: AuditBatcher | AuditWriterClient
+        if settings.audit_socket:  # the host's audit writer process (``kybgate serve``)
+            self.batcher = AuditWriterClient(settings.audit_socket,
+                                             after_commit=self.monitor.observe)
+        else:  # a writer thread in this process (development server, tests, CLI)
+            self.batcher = AuditBatcher(writer, in_batch=count_usage,
+                                        after_commit=self.monitor.observe)
         accept_live = app.config.get("KYB_ACCEPT_LIVE_KEYS", settings.accept_live_keys)
         self.verifier = Verifier(
             engine=reader, peppers=Peppers(settings.token_peppers, settings.token_pepper_version),
@@ -138,7 +144,11 @@ def verifier(app: Flask | None = None) -> Verifier:
     return runtime(app).verifier
 
 
-def _count_usage(conn: sa.Connection, drafts: Any) -> None:
+_USAGE_SQL = sa.text("UPDATE api_key SET use_count = use_count + :n, last_used_at = :at, "
+                     "last_used_ip = :ip WHERE id = :key_id")
+
+
+def count_usage(conn: sa.Connection, drafts: Any) -> None:
     """Key usage counters, updated once per audit batch in its transaction."""
     from app.models import ApiKey
     usage: dict[str, tuple[int, Any, Any]] = {}
@@ -146,9 +156,13 @@ def _count_usage(conn: sa.Connection, drafts: Any) -> None:
         if d.action == "api.verify" and d.decision == "allow" and d.key_id:
             count, _, _ = usage.get(d.key_id, (0, None, None))
             usage[d.key_id] = (count + 1, d.at, d.source_ip)
-    for key_id, (count, at, ip) in usage.items():
-        conn.execute(sa.update(ApiKey).where(ApiKey.id == key_id).values(
-            use_count=ApiKey.use_count + count, last_used_at=at, last_used_ip=ip))
+    if not usage:
+        return
+    # Plain SQL once per batch: building an ORM update per key cost more than the update.
+    at_type = ApiKey.__table__.c.last_used_at.type
+    conn.execute(_USAGE_SQL.bindparams(sa.bindparam("at", type_=at_type)), [
+        {"n": count, "at": at, "ip": ip, "key_id": key_id}
+        for key_id, (count, at, ip) in usage.items()])
 
 
 @hooks.subscribe("keys_changed")
@@ -202,5 +216,7 @@ def close(app: Flask) -> None:
     state = app.extensions.get(EXTENSION)
     if state is not None:
         state[1].stop.set()
+        if isinstance(state[1].batcher, AuditWriterClient):
+            state[1].batcher.close()
         for engine in state[1].engines:
             engine.dispose()

@@ -134,12 +134,15 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(env: dict[str, str], port: int, workers: int = 2,
-                 threads: int = 8) -> subprocess.Popen:
+def start_server(env: dict[str, str], port: int, workers: int = 2, threads: int = 8,
+                 worker_connections: int = 1000, audit_writer: bool = True
+                 ) -> subprocess.Popen:
     """``kybgate serve`` in its own process group (so kill -9 reaches every worker)."""
     log = open(Path(env["KYB_INSTANCE_PATH"]) / "server.log", "ab")  # noqa: SIM115
     proc = subprocess.Popen([str(VENV_BIN / "kybgate"), "serve", "--bind", f"127.0.0.1:{port}",  # noqa: S603
                              "--workers", str(workers), "--threads", str(threads),
+                             "--worker-connections", str(worker_connections),
+                             "--audit-writer" if audit_writer else "--no-audit-writer",
                              "--no-upgrade"], env=env, cwd=ROOT,
                             stdout=log, stderr=subprocess.STDOUT,
                             start_new_session=True)
@@ -200,24 +203,60 @@ def _audit_count(env: dict[str, str]) -> int:
     return count
 
 
+def _cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """User + system CPU seconds of each process so far (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            out[pid] = (int(fields[11]) + int(fields[12])) / tick
+        except (FileNotFoundError, IndexError, ValueError):
+            out[pid] = 0.0
+    return out
+
+
+def _server_processes(proc: subprocess.Popen) -> tuple[list[int], list[int]]:
+    """(gunicorn workers, audit writer) pids of a ``kybgate serve`` process tree."""
+    children = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True,  # noqa: S603, S607
+                              text=True, check=False).stdout.split()
+    workers, writer = [], []
+    for pid in map(int, children):
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+        (writer if b"audit writer" in cmdline else workers).append(pid)
+    return workers, writer
+
+
 def part_b(env: dict[str, str], creds: dict[str, str], seconds: int, connections: int,
-           tmp: Path) -> None:
-    threads = max(8, connections // 2)  # every connection in flight: group commit needs it
-    print(f"== (b) HTTP: kybgate serve, 2 workers x {threads} threads, "
-          f"wrk -c{connections} -d{seconds}s")
-    port = _free_port()
+           tmp: Path, audit_writer: bool = True) -> None:
     workers = int(os.environ.get("BENCH_WORKERS", "2"))
-    proc = start_server(env, port, workers=workers, threads=threads)
+    threads = max(8, connections // workers)  # every connection in flight: group commit needs it
+    # Each worker holds at most its share of wrk's keep-alive connections; otherwise the first
+    # worker to wake can take them all and the run measures one worker (seen: 1,100 vs 2,900
+    # req/s for the same bare endpoint).
+    per_worker = max(1, connections // workers)
+    mode = "one audit writer process" if audit_writer else "an audit writer thread per worker"
+    print(f"== (b) HTTP: kybgate serve, {workers} workers x {threads} threads "
+          f"(at most {per_worker} connections each), {mode}; wrk -c{connections} -d{seconds}s")
+    port = _free_port()
+    proc = start_server(env, port, workers=workers, threads=threads,
+                        worker_connections=per_worker, audit_writer=audit_writer)
+    worker_pids, writer_pids = _server_processes(proc)
     script = tmp / "verify.lua"
     script.write_text(WRK_LUA.format(bearer=creds["bearer"],
                                      body=json.dumps(verify_body(creds["token"]))))
     try:
         before = _audit_count(env)
-        results = {"bare": [], "verify": []}
+        results: dict[str, list[tuple[float, float, float, float]]] = {"bare": [], "verify": []}
         for _ in range(2):  # alternate, so neither gets the warmer machine
             for name, path in (("bare", "/api/v1/bench/bare"), ("verify", "/api/v1/verify")):
-                results[name].append(wrk(f"http://127.0.0.1:{port}{path}", script,
-                                         seconds, connections))
+                cpu0 = _cpu_seconds(worker_pids + writer_pids)
+                rps, p99 = wrk(f"http://127.0.0.1:{port}{path}", script, seconds, connections)
+                cpu1 = _cpu_seconds(worker_pids + writer_pids)
+                requests = max(1.0, rps * seconds)
+                in_workers = sum(cpu1[p] - cpu0[p] for p in worker_pids) / requests * 1000
+                in_writer = sum(cpu1[p] - cpu0[p] for p in writer_pids) / requests * 1000
+                results[name].append((rps, p99, in_workers, in_writer))
         audited = _audit_count(env) - before
     finally:
         stop_server(proc)
@@ -227,11 +266,18 @@ def part_b(env: dict[str, str], creds: dict[str, str], seconds: int, connections
         problems = [line for line in log.splitlines() if " 50" in line or "Error" in line]
         if problems:
             print("  server problems:", *problems[:5], sep="\n    ")
+        batches = re.findall(r"audit writer stopped: (\d+) events in (\d+) batches", log)
     bare = max(r[0] for r in results["bare"])
     verify = max(r[0] for r in results["verify"])
     for name in ("bare", "verify"):
-        runs = ", ".join(f"{rps:.0f} req/s p99 {p99:.1f} ms" for rps, p99 in results[name])
+        runs = ", ".join(f"{rps:.0f} req/s p99 {p99:.1f} ms (CPU/request: workers "
+                         f"{cpu_w:.2f} ms, writer {cpu_a:.2f} ms)"
+                         for rps, p99, cpu_w, cpu_a in results[name])
         print(f"{name:<7} {runs}")
+    if batches:
+        events, count = map(int, batches[-1])
+        print(f"audit writer: {events} events in {count} batches "
+              f"({events / max(count, 1):.1f} per commit)")
     print(f"verify/bare throughput ratio {verify / bare:.2f} (target >= 0.8); "
           f"verify p99 {min(r[1] for r in results['verify']):.1f} ms; "
           f"{audited} verification events committed")
@@ -302,6 +348,9 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--crash-after", type=float, default=3.0)
     parser.add_argument("--database-url", help="default: a temporary SQLite file")
+    parser.add_argument("--no-audit-writer", action="store_true",
+                        help="(b) serve with a writer thread in each worker instead of the "
+                             "host's writer process, for comparison")
     args = parser.parse_args()
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, "
           f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
@@ -315,7 +364,8 @@ def main() -> None:
         creds = seed(env)
         print(f"database: {db_url.split('@')[-1]}")
         if args.part in {"b", "all"}:
-            part_b(env, creds, args.seconds, args.connections, Path(tmp))
+            part_b(env, creds, args.seconds, args.connections, Path(tmp),
+                   audit_writer=not args.no_audit_writer)
         if args.part in {"c", "all"}:
             part_c(env, creds, args.crash_after)
 

@@ -26,6 +26,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
+from typing import Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -40,6 +41,15 @@ log = logging.getLogger("kybgate.audit")
 BatchHook = Callable[[sa.Connection, Sequence[EventDraft]], None]
 #: ``after_commit(drafts, events)`` runs after the commit, outside the transaction (monitoring).
 CommitHook = Callable[[Sequence[EventDraft], Sequence["StoredEvent"]], None]
+
+
+class EventSink(Protocol):
+    """Where the verification path hands its events: :class:`AuditBatcher` (a thread in this
+    process) or ``app.audit.writer.AuditWriterClient`` (the host's writer process)."""
+
+    def append(self, draft: EventDraft, timeout: float = 30.0) -> StoredEvent:
+        """Return once ``draft`` is committed; raise :class:`AuditUnavailable` otherwise."""
+        ...
 
 
 class AuditUnavailable(RuntimeError):
@@ -65,8 +75,43 @@ def append_batch(session: Session | sa.Connection, drafts: Sequence[EventDraft]
     if not drafts:
         return []
     rows = chain_rows(session, drafts)
-    session.execute(sa.insert(AuditEvent.__table__), rows)
+    conn = session if isinstance(session, sa.Connection) else session.connection()
+    insert = _insert_for(conn.dialect)
+    conn.exec_driver_sql(insert.sql, [insert.params(row) for row in rows])
     return [StoredEvent(r["id"], r["seq"], r["hash"]) for r in rows]
+
+
+class _DriverInsert:
+    """The audit INSERT compiled once per dialect, with each column's own bind processor.
+
+    Executed at the driver level: building, caching and compiling a Core ``insert()`` per batch
+    cost more than SQLite's own work for a small batch. The values are processed by the
+    columns' types exactly as Core would (``UTCDateTime``, ``Money``, ``JSON``), so what is
+    stored, and so what ``audit verify`` re-hashes, is the same."""
+
+    def __init__(self, dialect: sa.Dialect) -> None:
+        table = AuditEvent.__table__
+        compiled = sa.insert(table).values(
+            {c.name: sa.bindparam(c.name) for c in table.columns}).compile(dialect=dialect)
+        self.sql = str(compiled)
+        self.order = list(compiled.positiontup) if compiled.positional else None
+        self.processors = {c.name: c.type.dialect_impl(dialect).bind_processor(dialect)
+                           for c in table.columns}
+
+    def params(self, row: dict) -> tuple | dict:
+        values = {name: (proc(row.get(name)) if proc is not None else row.get(name))
+                  for name, proc in self.processors.items()}
+        return tuple(values[name] for name in self.order) if self.order else values
+
+
+_INSERTS: dict[str, _DriverInsert] = {}
+
+
+def _insert_for(dialect: sa.Dialect) -> _DriverInsert:
+    insert = _INSERTS.get(dialect.name)
+    if insert is None:
+        insert = _INSERTS[dialect.name] = _DriverInsert(dialect)
+    return insert
 
 
 def sqlite_writer_engine(url: str) -> Engine:

@@ -29,7 +29,7 @@ from api_keys.cache import KeyRecordCache
 from api_keys.results import Failure
 from api_keys.verification import Decision, KeyRecord, Limits, VerificationRequest, verify
 from api_keys.whitelist import IPAddress, NetworkSet
-from app.audit.batcher import AuditBatcher, StoredEvent
+from app.audit.batcher import EventSink, StoredEvent
 from app.audit.trail import Actor, EventDraft
 from app.models import ApiKey, Assessment, AuditEvent, Merchant, MerchantStatus
 from app.models import Decision as DecisionRow
@@ -133,7 +133,7 @@ def daily_spent(session: Session, *, key_id: str, currency: str | None,
 class Verifier:
     """Verification state of one process: cache, peppers, deployment switches, audit writer."""
 
-    def __init__(self, *, engine: Engine, peppers: tokens.Peppers, batcher: AuditBatcher,
+    def __init__(self, *, engine: Engine, peppers: tokens.Peppers, batcher: EventSink,
                  cache: KeyRecordCache, accept_test_keys: bool, accept_live_keys: bool = True
                  ) -> None:
         self.engine = engine
