@@ -131,8 +131,13 @@ def audit_export(fmt: str, output: str | None) -> None:
 @click.option("--socket", "socket_path", type=click.Path(dir_okay=False),
               help="Unix socket to listen on (default: KYB_AUDIT_SOCKET, else "
                    "<instance folder>/audit-writer.sock).")
+@click.option("--linger-ms", type=click.FloatRange(0, 50), envvar="KYB_AUDIT_LINGER_MS",
+              default=1.0, show_default=True,
+              help="Under concurrent load, wait this long for more events before a commit "
+                   "(fewer, larger commits; adds at most this much latency). "
+                   "Env: KYB_AUDIT_LINGER_MS.")
 @with_appcontext
-def audit_writer(socket_path: str | None) -> None:
+def audit_writer(socket_path: str | None, linger_ms: float) -> None:
     """Run the host's audit writer: the process that commits every worker's verification
     events in shared batches. `kybgate serve` starts and restarts it by itself; run it by hand
     only under another process manager, with KYB_AUDIT_SOCKET set for the workers as well.
@@ -140,20 +145,25 @@ def audit_writer(socket_path: str | None) -> None:
     they hang up (at most 15 s), commits what they sent, and exits."""
     import logging
 
-    from app.audit.batcher import sqlite_writer_engine
+    from app.audit.batcher import WalCheckpointer, sqlite_writer_engine
     from app.audit.writer import run_writer
     from app.keys_feature import count_usage
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     path = socket_path or default_audit_socket(settings())
     db = engine()
-    writer = (sqlite_writer_engine(db.url.render_as_string(hide_password=False))
-              if db.dialect.name == "sqlite" else db)
+    writer, checkpointer = db, None
+    if db.dialect.name == "sqlite":
+        url = db.url.render_as_string(hide_password=False)
+        writer = sqlite_writer_engine(url, autocheckpoint=False)
+        checkpointer = WalCheckpointer(url).start()
     try:
-        server = run_writer(writer, path, in_batch=count_usage,
+        server = run_writer(writer, path, in_batch=count_usage, linger=linger_ms / 1000,
                             ready=lambda: click.echo(f"audit writer listening on {path}"))
     except (OSError, RuntimeError) as exc:
         raise click.ClickException(f"audit writer not started: {exc}") from exc
     finally:
+        if checkpointer is not None:
+            checkpointer.stop()
         if writer is not db:
             writer.dispose()
     click.echo(f"audit writer stopped: {server.events} events in {server.batches} batches")

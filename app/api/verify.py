@@ -6,8 +6,8 @@
   ``X-Merchant-Id``/``X-Key-Id``, 401 without or with an unknown token, 403 with
   ``X-Deny-Reason`` otherwise. Only callers inside ``KYB_GATEWAY_CIDRS`` are answered.
 
-Both audit every decision through the group-commit writer before answering; if the event
-cannot be stored the answer is 503, never an unaudited ``allowed``.
+Both audit every decision through the group commit (``app.audit.writer``) before answering;
+if the event cannot be stored the answer is 503, never an unaudited ``allowed``.
 """
 
 from __future__ import annotations

@@ -114,12 +114,16 @@ def _insert_for(dialect: sa.Dialect) -> _DriverInsert:
     return insert
 
 
-def sqlite_writer_engine(url: str) -> Engine:
+def sqlite_writer_engine(url: str, *, autocheckpoint: bool = True) -> Engine:
     """A SQLite engine for the audit writer that waits for the write lock in short steps.
 
     SQLite's own busy handler backs off to 100 ms sleeps, so when two worker processes'
     writers take turns, each turn can cost a sleep much longer than the commit it waits for.
     Here ``BEGIN IMMEDIATE`` is retried every 0.2-2 ms instead (for up to 30 s).
+
+    ``autocheckpoint=False``: this engine's commits never checkpoint the WAL into the database
+    file (a checkpoint's fsync inside a commit held up every waiting request for tens of
+    milliseconds); run a :class:`WalCheckpointer` beside it instead.
     """
     engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 0})
 
@@ -129,6 +133,8 @@ def sqlite_writer_engine(url: str) -> Engine:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")  # as app.db: WAL, durable across crashes
+        if not autocheckpoint:
+            cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.close()
 
     @sa.event.listens_for(engine, "begin")
@@ -146,6 +152,58 @@ def sqlite_writer_engine(url: str) -> Engine:
                 pause = min(pause * 2, 0.002)
 
     return engine
+
+
+class WalCheckpointer:
+    """Checkpoints a SQLite WAL on a thread of its own, off the commit path.
+
+    ``PASSIVE`` checkpoints copy what no reader still needs into the database file without
+    taking the write lock, so commits go on meanwhile; the fsync they end with waits here, not
+    in a commit that requests are waiting for. One round every ``interval`` seconds, or sooner
+    when the WAL holds more than ``max_pages`` uncheckpointed pages.
+    """
+
+    def __init__(self, url: str, *, interval: float = 0.5, max_pages: int = 4000) -> None:
+        self.engine = sa.create_engine(url, connect_args={"timeout": 5},
+                                       poolclass=sa.pool.NullPool)
+        self.interval = interval
+        self.max_pages = max_pages
+        self.rounds = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="kyb-wal-checkpoint",
+                                        daemon=True)
+
+    def start(self) -> WalCheckpointer:
+        self._thread.start()
+        return self
+
+    def checkpoint(self, mode: str = "PASSIVE") -> tuple[int, int, int]:
+        """One checkpoint: (busy, WAL pages, pages checkpointed), as SQLite reports them."""
+        assert mode in {"PASSIVE", "FULL", "RESTART", "TRUNCATE"}
+        with self.engine.connect() as conn:
+            busy, log, done = conn.exec_driver_sql(f"PRAGMA wal_checkpoint({mode})").one()
+        self.rounds += 1
+        return busy, log, done
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                _, log, done = self.checkpoint()
+                while log - done > self.max_pages and not self._stop.is_set():
+                    _, log, done = self.checkpoint()
+            except Exception:  # a checkpoint that fails now is retried next round
+                log_ = logging.getLogger("kybgate.audit")
+                log_.warning("WAL checkpoint failed; retrying", exc_info=True)
+
+    def stop(self) -> None:
+        """Stop the thread, then checkpoint and truncate the WAL once more."""
+        self._stop.set()
+        self._thread.join(timeout=10)
+        try:
+            self.checkpoint("TRUNCATE")
+        except Exception:  # noqa: BLE001 - a busy database keeps its WAL; nothing is lost
+            logging.getLogger("kybgate.audit").info("final WAL checkpoint skipped (busy)")
+        self.engine.dispose()
 
 
 class AuditBatcher:

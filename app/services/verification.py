@@ -8,8 +8,9 @@
    revoke/rotate/freeze/suspend through Redis pub/sub), loaded on a miss with its merchant's
    state (frozen, approved, high tier without a fresh approval);
 3. ``api_keys.verification.verify`` — the pure decision (constant-time HMAC comparison);
-4. one audit event, allowed or denied, committed through the group-commit
-   :class:`AuditBatcher` *before* the answer is returned (its id is the ``audit_id``).
+4. one audit event, allowed or denied, committed through the group commit (the host's audit
+   writer process, or an ``AuditBatcher`` thread) *before* the answer is returned (its id is
+   the ``audit_id``).
 """
 
 from __future__ import annotations

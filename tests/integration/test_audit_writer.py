@@ -254,3 +254,30 @@ def test_verify_through_the_writer_process(app, settings, api, db_session, write
         runtime(worker).batcher.close()
         runtime(worker).stop.set()
         worker.extensions["kyb.engine"].dispose()
+
+
+def test_sqlite_wal_is_checkpointed_beside_the_writer_not_in_its_commits(app, db_url, tmp_path):
+    """The writer's own commits never checkpoint (``wal_autocheckpoint=0``); the checkpointer
+    thread copies the WAL into the database file, and truncates it when it stops."""
+    if not db_url.startswith("sqlite"):
+        pytest.skip("the WAL is SQLite's")
+    from app.audit.batcher import WalCheckpointer, append_batch, sqlite_writer_engine
+    path = Path(db_url.removeprefix("sqlite:///"))
+    writer = sqlite_writer_engine(db_url, autocheckpoint=False)
+    try:
+        for n in range(60):  # well past SQLite's default autocheckpoint of 1,000 pages
+            with writer.begin() as conn:
+                append_batch(conn, [draft(n * 20 + i) for i in range(20)])
+        with writer.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 0
+        wal = Path(f"{path}-wal")
+        assert wal.stat().st_size > 1000 * 4096  # nothing checkpointed it meanwhile
+        checkpointer = WalCheckpointer(db_url, interval=0.05).start()
+        busy, pages, done = checkpointer.checkpoint()
+        assert (busy, done) == (0, pages) and pages > 1000
+        checkpointer.stop()
+        assert checkpointer.rounds >= 2 and wal.stat().st_size == 0
+    finally:
+        writer.dispose()
+    with session_scope(app.extensions["kyb.engine"]) as session:
+        assert verify_trail(session).checked == 1200
