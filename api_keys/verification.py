@@ -33,6 +33,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from api_keys.backurls import Site, SiteSet, site_allowed
+from api_keys.limits import Limits, in_force
 from api_keys.results import Failure
 from api_keys.tokens import ParsedToken, Peppers, parse, token_matches
 from api_keys.whitelist import IPAddress, NetworkSet, ip_allowed
@@ -54,16 +55,6 @@ _DUMMY_HASH = "0" * 64
 
 
 @dataclass(frozen=True, slots=True)
-class Limits:
-    """Per-key limits (R-E5). ``None`` means unlimited / any operation."""
-
-    currency: str | None = None  # ISO 4217 of the amount limits
-    max_amount_per_tx: Decimal | None = None
-    daily_amount: Decimal | None = None
-    allowed_operations: frozenset[str] | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class KeyRecord:
     """What the application stores about one token, as ``verify`` needs it."""
 
@@ -82,6 +73,8 @@ class KeyRecord:
     grace_until: datetime | None = None  # end of a rotated old token's grace period
     frozen: bool = False  # the merchant's kill switch
     merchant_active: bool = True
+    raised_limits: Limits | None = None  # a requested increase, in force from raised_from
+    raised_from: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,7 +194,8 @@ def verify(
         return Decision(False, "ip_not_allowed", *ids)
     if request.site is None or not site_allowed(request.site, record.back_urls):
         return Decision(False, "back_url_mismatch", *ids)
-    if not _within_limits(request, record.limits, daily_spent):
+    limits = in_force(record.limits, record.raised_limits, record.raised_from, now)
+    if not _within_limits(request, limits, daily_spent):
         return Decision(False, "limit_exceeded", *ids)
     return Decision(True, "ok", *ids)
 

@@ -49,6 +49,7 @@ class Settings:
     trusted_proxies: tuple[str, ...] = ()
     gateway_cidrs: tuple[str, ...] = ("127.0.0.0/8", "::1/128")
     key_activation_delay: int = 600
+    limit_increase_delay: int = 86400
     accept_test_keys: bool = True
     accept_live_keys: bool = True
     bench_endpoints: bool = False
@@ -93,6 +94,7 @@ class Settings:
             trusted_proxies=_list(env.get("KYB_TRUSTED_PROXIES")),
             gateway_cidrs=_list(env.get("KYB_GATEWAY_CIDRS"), ("127.0.0.0/8", "::1/128")),
             key_activation_delay=int(env.get("KYB_KEY_ACTIVATION_DELAY", "600")),
+            limit_increase_delay=int(env.get("KYB_LIMIT_INCREASE_DELAY", "86400")),
             accept_test_keys=_flag(env.get("KYB_ACCEPT_TEST_KEYS"), not production),
             accept_live_keys=_flag(env.get("KYB_ACCEPT_LIVE_KEYS"), True),
             bench_endpoints=_flag(env.get("KYB_BENCH_ENDPOINTS"), False),

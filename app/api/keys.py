@@ -91,6 +91,7 @@ class KeyOut(BaseModel):
     wide_ranges_pending: list[str]
     back_urls: list[str]
     limits: dict[str, Any]
+    limit_increase: dict[str, Any] | None = None
     created_at: dt.datetime
     activates_at: dt.datetime
     expires_at: dt.datetime | None
@@ -131,6 +132,7 @@ def key_out(key: ApiKey, merchant: Merchant, at: dt.datetime) -> dict[str, Any]:
                   environment=key.environment, state=key_service.key_state(key, merchant, at),
                   ip_whitelist=list(key.ip_whitelist), wide_ranges_pending=pending,
                   back_urls=list(key.back_urls), limits=snapshot["limits"],
+                  limit_increase=snapshot["limit_increase"],
                   created_at=key.created_at, activates_at=key.activates_at,
                   expires_at=key.expires_at, revoked_at=key.revoked_at,
                   grace_until=key.grace_until, rotated_to=key.rotated_to,
@@ -225,7 +227,8 @@ def patch_key(key_id: str, body: KeyPatch, client_id: str):
         key_service.update_key_restrictions(
             session, key=key, actor=api_actor(), now=now(), name=body.name,
             ip_whitelist=body.ip_whitelist, back_urls=body.back_urls,
-            limits=_limits(body.limits), approver=body.approver)
+            limits=_limits(body.limits), approver=body.approver,
+            limit_increase_delay=settings().limit_increase_delay)
     except (key_service.KeyRefused, key_service.KeyInputInvalid) as exc:
         raise _refused(exc) from exc
     return key_out(key, session.get(Merchant, key.merchant_id), now())

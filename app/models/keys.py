@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from app.models.base import created_field, json_field, money_field, when_field
@@ -37,6 +38,10 @@ class ApiKey(SQLModel, table=True):
     daily_amount_limit: Decimal | None = money_field()
     limit_currency: str | None = Field(default=None, max_length=3)
     allowed_operations: list = json_field(default_factory=list)
+    # A requested limit increase (R-E5) and when it takes effect; until then the columns above
+    # hold the strictest of the old and the requested limits.
+    raised_limits: dict | None = Field(default=None, sa_type=sa.JSON, nullable=True)
+    raised_limits_at: dt.datetime | None = when_field()
     wide_ranges_approved_by: str | None = Field(default=None, max_length=120)
     last_used_at: dt.datetime | None = when_field()
     last_used_ip: str | None = Field(default=None, max_length=45)

@@ -22,6 +22,7 @@ from sqlmodel import Session, select
 
 from api_keys import tokens
 from api_keys.backurls import InvalidBackUrls, parse_back_urls
+from api_keys.limits import Limits, loosens, strictest
 from api_keys.verification import activation_time, rotation_grace_until
 from api_keys.whitelist import APPROVAL_PREFIX, InvalidWhitelist, parse_whitelist
 from app.audit.trail import Actor, record
@@ -137,16 +138,68 @@ def live_key_count(session: Session, *, merchant_id: str, now: dt.datetime) -> i
         sa.or_(ApiKey.expires_at.is_(None), ApiKey.expires_at > now))).one()
 
 
-def _apply_limits(key: ApiKey, limits: KeyLimits | None) -> None:
+def _requested(limits: KeyLimits | None) -> Limits:
+    """The limits asked for, validated (amounts need their currency)."""
     limits = limits or KeyLimits()
     if (limits.max_amount_per_tx is not None or limits.daily_amount is not None) \
             and not limits.currency:
         raise KeyInputInvalid([{"field": "limits.currency", "code": "missing",
                                 "message": "amount limits need their ISO 4217 currency"}])
+    operations = frozenset(limits.allowed_operations) if limits.allowed_operations else None
+    return Limits(limits.currency, limits.max_amount_per_tx, limits.daily_amount, operations)
+
+
+def _store_limits(key: ApiKey, limits: Limits) -> None:
     key.limit_currency = limits.currency
     key.max_amount_per_tx = limits.max_amount_per_tx
     key.daily_amount_limit = limits.daily_amount
-    key.allowed_operations = list(limits.allowed_operations or [])
+    key.allowed_operations = sorted(limits.allowed_operations or [])
+
+
+def current_limits(key: ApiKey) -> Limits:
+    """The limits stored in the key's columns (before any waiting increase)."""
+    operations = frozenset(key.allowed_operations) if key.allowed_operations else None
+    return Limits(key.limit_currency, key.max_amount_per_tx, key.daily_amount_limit, operations)
+
+
+def raised_limits(key: ApiKey) -> Limits | None:
+    """A requested increase still to take effect (at ``key.raised_limits_at``), or None."""
+    raised = key.raised_limits
+    if not raised:
+        return None
+    def amount(name: str) -> Decimal | None:
+        return None if raised.get(name) is None else Decimal(raised[name])
+    operations = raised.get("allowed_operations")
+    return Limits(raised.get("currency"), amount("max_amount_per_tx"), amount("daily_amount"),
+                  frozenset(operations) if operations else None)
+
+
+def _limits_view(limits: Limits) -> dict[str, Any]:
+    return {"currency": limits.currency, "max_amount_per_tx": _money(limits.max_amount_per_tx),
+            "daily_amount": _money(limits.daily_amount),
+            "allowed_operations": sorted(limits.allowed_operations)
+            if limits.allowed_operations else None}
+
+
+def _settle_limits(key: ApiKey, now: dt.datetime) -> None:
+    """Move an increase whose time has come into the key's columns."""
+    raised = raised_limits(key)
+    if raised is not None and key.raised_limits_at is not None and now >= key.raised_limits_at:
+        _store_limits(key, raised)
+        key.raised_limits, key.raised_limits_at = None, None
+
+
+def _change_limits(key: ApiKey, requested: Limits, now: dt.datetime, delay: int) -> None:
+    """Lower limits at once; an increase of a live key waits ``delay`` seconds (R-E5), under
+    the strictest of the old and the new limits meanwhile."""
+    old = current_limits(key)
+    if key.environment == "live" and delay > 0 and loosens(old, requested):
+        _store_limits(key, strictest(old, requested))
+        key.raised_limits = _limits_view(requested)
+        key.raised_limits_at = now + dt.timedelta(seconds=delay)
+    else:
+        _store_limits(key, requested)
+        key.raised_limits, key.raised_limits_at = None, None
 
 
 def key_snapshot(key: ApiKey) -> dict[str, Any]:
@@ -158,14 +211,14 @@ def key_snapshot(key: ApiKey) -> dict[str, Any]:
             "back_urls": list(key.back_urls), "activates_at": when(key.activates_at),
             "expires_at": when(key.expires_at), "grace_until": when(key.grace_until),
             "wide_ranges_approved_by": key.wide_ranges_approved_by,
-            "limits": {"currency": key.limit_currency,
-                       "max_amount_per_tx": _money(key.max_amount_per_tx),
-                       "daily_amount": _money(key.daily_amount_limit),
-                       "allowed_operations": list(key.allowed_operations or []) or None}}
+            "limits": _limits_view(current_limits(key)),
+            "limit_increase": None if key.raised_limits is None else {
+                "limits": dict(key.raised_limits), "effective_at": when(key.raised_limits_at)}}
 
 
 def _money(value: Decimal | None) -> str | None:
-    return None if value is None else format(value, "f")
+    """``500`` rather than the stored ``500.0000``; as many decimals as carry value."""
+    return None if value is None else f"{value.normalize():f}"
 
 
 def _changed(session: Session, *, merchant: Merchant, key: ApiKey | None, action: str,
@@ -230,7 +283,7 @@ def issue_key(session: Session, *, merchant: Merchant, name: str, environment: s
                  activates_at=activation_time(now, environment, activation_delay),
                  expires_at=expires_at,
                  wide_ranges_approved_by=approver_user.email if approver_user else None)
-    _apply_limits(key, limits)
+    _store_limits(key, _requested(limits))
     session.add(key)
     session.flush()
     after = key_snapshot(key) | {"wide_ranges_pending": wide if not approver_user else []}
@@ -302,6 +355,7 @@ def rotate_key(session: Session, *, key: ApiKey, grace_seconds: int, actor: Acto
                  expires_at=key.expires_at, max_amount_per_tx=key.max_amount_per_tx,
                  daily_amount_limit=key.daily_amount_limit, limit_currency=key.limit_currency,
                  allowed_operations=list(key.allowed_operations or []),
+                 raised_limits=key.raised_limits, raised_limits_at=key.raised_limits_at,
                  wide_ranges_approved_by=key.wide_ranges_approved_by)
     before = key_snapshot(key)
     key.grace_until, key.rotated_to = grace_until, new.id
@@ -370,15 +424,20 @@ def unfreeze_merchant_keys(session: Session, *, merchant: Merchant, actor: Actor
 def update_key_restrictions(session: Session, *, key: ApiKey, actor: Actor, now: dt.datetime,
                             name: str | None = None, ip_whitelist: list[str] | None = None,
                             back_urls: list[str] | None = None, limits: KeyLimits | None = None,
-                            approver: str | None = None) -> ApiKey:
+                            approver: str | None = None,
+                            limit_increase_delay: int | None = None) -> ApiKey:
     """Change a key's name, whitelist, back URLs or limits (None leaves a field as it is).
 
-    New ranges broader than /24 or /48 need an approver again; the merchant is notified of
-    every old and new value (R-E4, R-E5).
+    New ranges broader than /24 or /48 need an approver again. Lower limits apply at once; an
+    increase of a live key takes effect ``limit_increase_delay`` seconds later (R-E5). The
+    merchant is notified of every old and new value (R-E4, R-E5).
     """
     if key.status == "revoked":
         raise KeyRefused("key_revoked", "a revoked key cannot be changed")
+    if limits is not None and limit_increase_delay is None:
+        raise ValueError("changing limits needs limit_increase_delay (KYB_LIMIT_INCREASE_DELAY)")
     merchant = _merchant(session, key)
+    _settle_limits(key, now)
     before = key_snapshot(key)
     if name is not None:
         key.name = name
@@ -393,14 +452,18 @@ def update_key_restrictions(session: Session, *, key: ApiKey, actor: Actor, now:
     if back_urls is not None:
         key.back_urls = _back_urls(back_urls, key.environment)
     if limits is not None:
-        _apply_limits(key, limits)
+        _change_limits(key, _requested(limits), now, limit_increase_delay or 0)
     after = key_snapshot(key)
     if after == before:
         return key
     session.add(key)
     session.flush()
+    subject = f"API key {key.prefix} restrictions changed"
+    if key.raised_limits_at is not None and after["limit_increase"] != before["limit_increase"]:
+        subject = (f"API key {key.prefix}: limit increase requested; it takes effect at "
+                   f"{key.raised_limits_at:%Y-%m-%d %H:%M} UTC")
     _changed(session, merchant=merchant, key=key, action="key.updated", actor=actor, now=now,
-             before=before, after=after, subject=f"API key {key.prefix} restrictions changed")
+             before=before, after=after, subject=subject)
     return key
 
 

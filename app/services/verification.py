@@ -27,14 +27,15 @@ from sqlmodel import Session, select
 from api_keys import tokens
 from api_keys.backurls import SiteSet, parse_site
 from api_keys.cache import KeyRecordCache
+from api_keys.limits import in_force
 from api_keys.results import Failure
-from api_keys.verification import Decision, KeyRecord, Limits, VerificationRequest, verify
+from api_keys.verification import Decision, KeyRecord, VerificationRequest, verify
 from api_keys.whitelist import IPAddress, NetworkSet
 from app.audit.batcher import EventSink, StoredEvent
 from app.audit.trail import Actor, EventDraft
 from app.models import ApiKey, Assessment, AuditEvent, Merchant, MerchantStatus
 from app.models import Decision as DecisionRow
-from app.services.keys import wide_ranges
+from app.services.keys import current_limits, raised_limits, wide_ranges
 
 VERIFY_ACTION = "api.verify"
 APPROVALS = ("approve", "approve_with_limits")
@@ -92,14 +93,13 @@ def key_record(key: ApiKey, merchant: Merchant, active: bool) -> KeyRecord:
     if not key.wide_ranges_approved_by:
         wide = set(wide_ranges(cidrs))
         cidrs = [c for c in cidrs if c not in wide]
-    operations = frozenset(key.allowed_operations) if key.allowed_operations else None
     return KeyRecord(
         key_id=key.id, merchant_id=key.merchant_id, environment=key.environment,
         token_hash=key.token_hash, pepper_version=key.pepper_version, status=key.status,
         activates_at=key.activates_at, networks=NetworkSet.parse(cidrs),
         back_urls=SiteSet.parse(key.back_urls, key.environment),
-        limits=Limits(currency=key.limit_currency, max_amount_per_tx=key.max_amount_per_tx,
-                      daily_amount=key.daily_amount_limit, allowed_operations=operations),
+        limits=current_limits(key), raised_limits=raised_limits(key),
+        raised_from=key.raised_limits_at,
         expires_at=key.expires_at, revoked_at=key.revoked_at, grace_until=key.grace_until,
         frozen=merchant.frozen, merchant_active=active)
 
@@ -149,10 +149,11 @@ class Verifier:
             return load_record(session, key_id)
 
     def _spent(self, record: KeyRecord, now: dt.datetime) -> Decimal:
-        if record.limits.daily_amount is None:
+        limits = in_force(record.limits, record.raised_limits, record.raised_from, now)
+        if limits.daily_amount is None:
             return Decimal(0)
         with Session(self.engine) as session:
-            return daily_spent(session, key_id=record.key_id, currency=record.limits.currency,
+            return daily_spent(session, key_id=record.key_id, currency=limits.currency,
                                now=now)
 
     def decide(self, request: VerificationInput, now: dt.datetime) -> Decision:
