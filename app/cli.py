@@ -136,8 +136,11 @@ def audit_export(fmt: str, output: str | None) -> None:
               help="Under concurrent load, wait this long for more events before a commit "
                    "(fewer, larger commits; adds at most this much latency). "
                    "Env: KYB_AUDIT_LINGER_MS.")
+@click.option("--exit-with-parent", is_flag=True,
+              help="Stop when the process that started this one is gone (what `kybgate "
+                   "serve` uses, so that a killed server leaves no writer behind).")
 @with_appcontext
-def audit_writer(socket_path: str | None, linger_ms: float) -> None:
+def audit_writer(socket_path: str | None, linger_ms: float, exit_with_parent: bool) -> None:
     """Run the host's audit writer: the process that commits every worker's verification
     events in shared batches. `kybgate serve` starts and restarts it by itself; run it by hand
     only under another process manager, with KYB_AUDIT_SOCKET set for the workers as well.
@@ -158,6 +161,7 @@ def audit_writer(socket_path: str | None, linger_ms: float) -> None:
         checkpointer = WalCheckpointer(url).start()
     try:
         server = run_writer(writer, path, in_batch=count_usage, linger=linger_ms / 1000,
+                            exit_with_parent=exit_with_parent,
                             ready=lambda: click.echo(f"audit writer listening on {path}"))
     except (OSError, RuntimeError) as exc:
         raise click.ClickException(f"audit writer not started: {exc}") from exc

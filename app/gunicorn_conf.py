@@ -42,7 +42,7 @@ class WriterSupervisor:
     def command(self) -> list[str]:
         here = os.path.join(os.path.dirname(sys.executable), "kybgate")
         return [here if os.path.exists(here) else (shutil.which("kybgate") or "kybgate"),
-                "audit", "writer", "--socket", self.socket_path]
+                "audit", "writer", "--socket", self.socket_path, "--exit-with-parent"]
 
     def start(self) -> None:
         """Start the writer and wait until it accepts connections (or fail loudly)."""

@@ -177,12 +177,13 @@ class AuditWriterServer:
 
     def __init__(self, engine: Engine, socket_path: str | os.PathLike[str], *,
                  max_batch: int = 1024, linger: float = 0.001, drain_seconds: float = 15.0,
-                 in_batch: BatchHook | None = None) -> None:
+                 in_batch: BatchHook | None = None, parent_pid: int | None = None) -> None:
         self.engine = engine
         self.socket_path = Path(socket_path)
         self.max_batch = max_batch
         self.linger = linger
         self.drain_seconds = drain_seconds
+        self.parent_pid = parent_pid
         self._peers: set[_Peer] = set()
         self.in_batch = in_batch
         self.batches = 0
@@ -227,6 +228,12 @@ class AuditWriterServer:
     def _loop(self, running: Callable[[], bool]) -> None:
         last_batch = 0
         while running():
+            if self.parent_pid is not None and os.getppid() != self.parent_pid:
+                # The process that started us is gone (killed outright): stop, or a new
+                # server would find its socket taken by this orphan.
+                log.warning("audit writer: parent process %s is gone; stopping",
+                            self.parent_pid)
+                self.stop()
             self._poll(0 if self._pending else 0.5)
             if not self._pending:
                 continue
@@ -361,10 +368,13 @@ class AuditWriterServer:
 
 def run_writer(engine: Engine, socket_path: str | os.PathLike[str], *,
                in_batch: BatchHook | None = None, linger: float = 0.001,
-               ready: Callable[[], None] | None = None) -> AuditWriterServer:
+               ready: Callable[[], None] | None = None,
+               exit_with_parent: bool = False) -> AuditWriterServer:
     """Run a writer in this process until SIGTERM or SIGINT (the ``kybgate audit writer``
-    command); returns the stopped server (its counters)."""
-    server = AuditWriterServer(engine, socket_path, in_batch=in_batch, linger=linger)
+    command) or, with ``exit_with_parent``, until the process that started it is gone;
+    returns the stopped server (its counters)."""
+    server = AuditWriterServer(engine, socket_path, in_batch=in_batch, linger=linger,
+                               parent_pid=os.getppid() if exit_with_parent else None)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: server.stop())
     server.serve_forever(ready)

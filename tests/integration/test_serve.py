@@ -138,3 +138,19 @@ def test_serve_runs_supervises_and_stops_the_audit_writer(server):
         "zombie" in Path(f"/proc/{replacement}/status").read_text().lower()
     assert not (folder / "audit-writer.sock").exists()
     assert "audit writer exited" in (folder / "server.log").read_text()
+
+
+def test_a_killed_master_leaves_no_audit_writer_behind(server):
+    """``kill -9`` of gunicorn's master alone: the writer notices it was orphaned and stops,
+    so that the next ``kybgate serve`` can take the socket."""
+    proc, base, _env, folder = server
+    writer = _writer_pid(proc.pid)
+    workers = [pid for pid in _children(proc.pid) if pid != writer]
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+    _until(lambda: not Path(f"/proc/{writer}").exists()
+           or "zombie" in Path(f"/proc/{writer}/status").read_text().lower(), seconds=20)
+    assert not (folder / "audit-writer.sock").exists()
+    for pid in workers:  # gunicorn's workers also leave when their master is gone
+        _until(lambda pid=pid: not Path(f"/proc/{pid}").exists()
+               or "zombie" in Path(f"/proc/{pid}/status").read_text().lower(), seconds=20)
