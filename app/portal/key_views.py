@@ -125,6 +125,7 @@ def key(key_id: str):
     form.code.data = ""
     return render_template("portal/key.html", form=form, key=row, m=merchant,
                            state=key_service.key_state(row, merchant, utcnow()),
+                           limits=key_service.key_snapshot(row),
                            pending=key_service.wide_ranges(list(row.ip_whitelist))
                            if not row.wide_ranges_approved_by else []), status
 

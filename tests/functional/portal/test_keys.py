@@ -183,3 +183,24 @@ def test_a_user_without_a_merchant_gets_404_on_merchant_pages(portal_user):
     for page in ("/portal/keys", "/portal/freeze", "/portal/activity", "/portal/notifications",
                  "/portal/respond"):
         assert user.get(page).status_code == 404, page
+
+
+def test_the_key_page_shows_its_limits_and_a_waiting_increase(approved_user, db_session):
+    """R-E5 in the portal: the limits in force, and a requested increase with its time."""
+    import datetime as dt
+    from decimal import Decimal
+    user = approved_user("limits@shop.example")
+    create_key(user)
+    with Session(db_session.get_bind(), expire_on_commit=False) as session:
+        key = session.exec(select(ApiKey)).one()
+        key.limit_currency, key.max_amount_per_tx = "TRY", Decimal("500")
+        key.allowed_operations = ["sale"]
+        key.raised_limits = {"currency": "TRY", "max_amount_per_tx": "5000",
+                             "daily_amount": None, "allowed_operations": None}
+        key.raised_limits_at = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
+        session.add(key)
+        session.commit()
+    page = user.get(f"/portal/keys/{key.id}").get_data(True)
+    assert "500.00 TRY" in page and "5,000.00 TRY" in page
+    assert "A limit increase was requested" in page
+    assert "sale" in page and "no limit" in page
