@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -46,12 +45,13 @@ class WriterSupervisor:
 
     def start(self) -> None:
         """Start the writer and wait until it accepts connections (or fail loudly)."""
+        from app.audit.writer import writer_reachable
         self.process = subprocess.Popen(self.command())  # noqa: S603 - our own entry point
         deadline = time.monotonic() + WRITER_START_SECONDS
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"audit writer exited at start ({self.process.returncode})")
-            if _accepts(self.socket_path):
+            if writer_reachable(self.socket_path):
                 return
             time.sleep(0.05)
         self.process.kill()
@@ -63,10 +63,7 @@ class WriterSupervisor:
             process = self.process
             if process is None:
                 return
-            try:
-                process.wait()
-            except ChildProcessError:  # reaped by the master's SIGCHLD handler
-                pass
+            process.wait()  # also returns when the master's SIGCHLD handler reaped it
             if self.stopping.is_set():
                 return
             self.restarts += 1
@@ -86,18 +83,6 @@ class WriterSupervisor:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.process.kill()
-
-
-def _accepts(path: str) -> bool:
-    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    probe.settimeout(0.5)
-    try:
-        probe.connect(path)
-        return True
-    except OSError:
-        return False
-    finally:
-        probe.close()
 
 
 _supervisor: WriterSupervisor | None = None

@@ -26,6 +26,7 @@ from api_keys.cache import KeyRecordCache
 from api_keys.tokens import Peppers
 from app.audit.batcher import AuditBatcher, sqlite_writer_engine
 from app.audit.writer import AuditWriterClient
+from app.models import ApiKey
 from app.services import hooks
 from app.services.api_anomalies import AnomalyMonitor
 from app.services.verification import Verifier
@@ -144,13 +145,14 @@ def verifier(app: Flask | None = None) -> Verifier:
     return runtime(app).verifier
 
 
+# Plain SQL once per batch: building an ORM update per key cost more than the update.
 _USAGE_SQL = sa.text("UPDATE api_key SET use_count = use_count + :n, last_used_at = :at, "
-                     "last_used_ip = :ip WHERE id = :key_id")
+                     "last_used_ip = :ip WHERE id = :key_id").bindparams(
+    sa.bindparam("at", type_=ApiKey.__table__.c.last_used_at.type))
 
 
 def count_usage(conn: sa.Connection, drafts: Any) -> None:
     """Key usage counters, updated once per audit batch in its transaction."""
-    from app.models import ApiKey
     usage: dict[str, tuple[int, Any, Any]] = {}
     for d in drafts:
         if d.action == "api.verify" and d.decision == "allow" and d.key_id:
@@ -158,9 +160,7 @@ def count_usage(conn: sa.Connection, drafts: Any) -> None:
             usage[d.key_id] = (count + 1, d.at, d.source_ip)
     if not usage:
         return
-    # Plain SQL once per batch: building an ORM update per key cost more than the update.
-    at_type = ApiKey.__table__.c.last_used_at.type
-    conn.execute(_USAGE_SQL.bindparams(sa.bindparam("at", type_=at_type)), [
+    conn.execute(_USAGE_SQL, [
         {"n": count, "at": at, "ip": ip, "key_id": key_id}
         for key_id, (count, at, ip) in usage.items()])
 

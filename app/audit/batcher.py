@@ -56,6 +56,16 @@ class AuditUnavailable(RuntimeError):
     """The event could not be stored; the request must not be answered as if it had been."""
 
 
+def wait_committed(future: Future[StoredEvent], timeout: float) -> StoredEvent:
+    """The committed event of ``future``; :class:`AuditUnavailable` on any failure or timeout."""
+    try:
+        return future.result(timeout=timeout)
+    except AuditUnavailable:
+        raise
+    except Exception as exc:  # timeout, database error
+        raise AuditUnavailable(f"audit event not stored: {exc.__class__.__name__}") from exc
+
+
 @dataclass(frozen=True, slots=True)
 class StoredEvent:
     """Where a committed event sits in the chain."""
@@ -181,19 +191,18 @@ class WalCheckpointer:
         """One checkpoint: (busy, WAL pages, pages checkpointed), as SQLite reports them."""
         assert mode in {"PASSIVE", "FULL", "RESTART", "TRUNCATE"}
         with self.engine.connect() as conn:
-            busy, log, done = conn.exec_driver_sql(f"PRAGMA wal_checkpoint({mode})").one()
+            busy, pages, done = conn.exec_driver_sql(f"PRAGMA wal_checkpoint({mode})").one()
         self.rounds += 1
-        return busy, log, done
+        return busy, pages, done
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
             try:
-                _, log, done = self.checkpoint()
-                while log - done > self.max_pages and not self._stop.is_set():
-                    _, log, done = self.checkpoint()
+                _, pages, done = self.checkpoint()
+                while pages - done > self.max_pages and not self._stop.is_set():
+                    _, pages, done = self.checkpoint()
             except Exception:  # a checkpoint that fails now is retried next round
-                log_ = logging.getLogger("kybgate.audit")
-                log_.warning("WAL checkpoint failed; retrying", exc_info=True)
+                log.warning("WAL checkpoint failed; retrying", exc_info=True)
 
     def stop(self) -> None:
         """Stop the thread, then checkpoint and truncate the WAL once more."""
@@ -202,7 +211,7 @@ class WalCheckpointer:
         try:
             self.checkpoint("TRUNCATE")
         except Exception:  # noqa: BLE001 - a busy database keeps its WAL; nothing is lost
-            logging.getLogger("kybgate.audit").info("final WAL checkpoint skipped (busy)")
+            log.info("final WAL checkpoint skipped (busy)")
         self.engine.dispose()
 
 
@@ -242,12 +251,7 @@ class AuditBatcher:
 
     def append(self, draft: EventDraft, timeout: float = 30.0) -> StoredEvent:
         """Queue ``draft`` and wait until it is committed; raise :class:`AuditUnavailable`."""
-        try:
-            return self.submit(draft).result(timeout=timeout)
-        except AuditUnavailable:
-            raise
-        except Exception as exc:  # timeout, database error
-            raise AuditUnavailable(f"audit event not stored: {exc.__class__.__name__}") from exc
+        return wait_committed(self.submit(draft), timeout)
 
     def _take(self) -> list[tuple[EventDraft, Future[StoredEvent]]] | None:
         with self._cond:

@@ -49,6 +49,7 @@ from app.audit.batcher import (
     CommitHook,
     StoredEvent,
     append_batch,
+    wait_committed,
 )
 from app.audit.trail import EventDraft
 
@@ -146,15 +147,9 @@ def bind_socket(path: str | os.PathLike[str]) -> socket.socket:
     if target.exists() or target.is_symlink():
         if not stat.S_ISSOCK(target.lstat().st_mode):
             raise RuntimeError(f"{target} exists and is not a socket; refusing to replace it")
-        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            probe.connect(str(target))
-        except OSError:
-            target.unlink()  # nobody listens: left over from a writer that died
-        else:
+        if writer_reachable(str(target)):
             raise RuntimeError(f"another audit writer already listens on {target}")
-        finally:
-            probe.close()
+        target.unlink()  # nobody listens: left over from a writer that died
     target.parent.mkdir(parents=True, exist_ok=True)
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     old_umask = os.umask(0o177)
@@ -427,12 +422,7 @@ class AuditWriterClient:
 
     def append(self, draft: EventDraft, timeout: float = 30.0) -> StoredEvent:
         """Send ``draft`` and wait until it is committed; raise :class:`AuditUnavailable`."""
-        try:
-            return self.submit(draft).result(timeout=timeout)
-        except AuditUnavailable:
-            raise
-        except Exception as exc:  # timeout
-            raise AuditUnavailable(f"audit event not stored: {exc.__class__.__name__}") from exc
+        return wait_committed(self.submit(draft), timeout)
 
     def close(self) -> None:
         """Close the connection (waiting requests fail)."""

@@ -16,16 +16,20 @@ from app.db import Money, UTCDateTime, utcnow
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower-case
 
 
+def _base32(value: int, length: int = 20) -> str:
+    """The low ``length`` × 5 bits of ``value`` in Crockford base32, most significant first."""
+    chars = []
+    for _ in range(length):
+        value, digit = divmod(value, 32)
+        chars.append(_ALPHABET[digit])
+    return "".join(reversed(chars))
+
+
 def new_id(prefix: str) -> str:
     """An opaque public identifier such as ``mer_5f2k9x...``: 20 Crockford base32 characters
     (100 random bits) from one read of the system's random source; never a guessable sequence.
     """
-    value = int.from_bytes(secrets.token_bytes(13), "big")
-    chars = []
-    for _ in range(20):
-        value, digit = divmod(value, 32)
-        chars.append(_ALPHABET[digit])
-    return f"{prefix}_" + "".join(chars)
+    return f"{prefix}_" + _base32(int.from_bytes(secrets.token_bytes(13), "big"))
 
 
 def sortable_id(prefix: str, now_ms: int | None = None) -> str:
@@ -35,11 +39,7 @@ def sortable_id(prefix: str, now_ms: int | None = None) -> str:
     right edge of the primary key's b-tree instead of on a random page."""
     value = (now_ms if now_ms is not None else time.time_ns() // 1_000_000) << 50
     value |= int.from_bytes(secrets.token_bytes(7), "big") >> 6
-    chars = []
-    for _ in range(20):
-        value, digit = divmod(value, 32)
-        chars.append(_ALPHABET[digit])
-    return f"{prefix}_" + "".join(reversed(chars))
+    return f"{prefix}_" + _base32(value)
 
 
 def id_field(prefix: str) -> Any:
