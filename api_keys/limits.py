@@ -1,4 +1,17 @@
-"""Per-key limits and the rule for raising them (R-E5; SAMA 004 §15 c–g, h.iv).
+"""Per-key limits, merchant caps and running totals, and the rule for raising limits (R-E5;
+SAMA 004 §15 c–g, h.iv).
+
+Two layers apply to a live key's monetary request, and the stricter wins:
+
+* the key's own :class:`Limits`, set by the merchant, in the key's currency (optional);
+* the merchant's :class:`MerchantCaps` — the default limits of its risk tier from the policy, or
+  the limits a reviewer set when approving it — in the policy's base currency (TRY), across all
+  of the merchant's keys (§15 c: a default per-transaction and daily limit for everyone).
+
+Per-transaction limits are judged at once. Daily and monthly limits are running totals: the
+decision returns one :class:`Charge` per total, and the audit append checks and adds them under
+the chain lock (``app.services.spend``), so concurrent requests on any worker can never take a
+total past its limit (§15 g: further transactions are blocked as soon as a limit is reached).
 
 A merchant may lower its limits at any time and the lower limits apply at once (§15 e, f). A
 request that *loosens* any limit — a higher or removed amount limit, another currency, more
@@ -10,8 +23,9 @@ mixed change still apply at once.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 
 
@@ -66,6 +80,65 @@ def strictest(old: Limits, new: Limits) -> Limits:
     return Limits(new.currency or old.currency,
                   _lower(old.max_amount_per_tx, new.max_amount_per_tx),
                   _lower(old.daily_amount, new.daily_amount), operations)
+
+
+@dataclass(frozen=True, slots=True)
+class MerchantCaps:
+    """A merchant's limits across all its live keys, in ``currency`` (the policy's base).
+
+    ``source`` says where they come from, for the audit trail: ``tier:<tier>`` (the policy's
+    defaults) or ``decision`` (set by the reviewer who approved the merchant).
+    """
+
+    currency: str
+    per_transaction: Decimal | None
+    daily: Decimal | None
+    monthly: Decimal | None = None
+    source: str = "tier"
+
+
+@dataclass(frozen=True, slots=True)
+class Charge:
+    """An accepted amount that a running total must still have room for.
+
+    ``subject`` is ``key:<id>`` or ``merchant:<id>``; ``period`` is ``day`` or ``month`` (UTC);
+    ``amount`` and ``limit`` are in ``currency``.
+    """
+
+    subject: str
+    period: str
+    currency: str
+    amount: Decimal
+    limit: Decimal
+
+    def fits(self, spent: Decimal) -> bool:
+        """Whether the total, at ``spent`` before this amount, stays within the limit.
+        Reaching the limit exactly is allowed; once reached, any further amount is refused."""
+        return spent + self.amount <= self.limit
+
+
+def convert(amount: Decimal, currency: str | None, target: str,
+            rates: Mapping[str, Decimal] | None) -> Decimal | None:
+    """``amount`` of ``currency`` in ``target``, through the base currency of ``rates``
+    (currency → base per unit), to 4 decimal places; None if either has no rate."""
+    source = (currency or "").upper()
+    if source == target.upper():
+        return amount
+    rate, target_rate = (rates or {}).get(source), (rates or {}).get(target.upper())
+    if rate is None or not target_rate:
+        return None
+    return (amount * rate / target_rate).quantize(Decimal("0.0001"))
+
+
+def period_key(period: str, at: datetime) -> str:
+    """The running total an instant belongs to: ``2026-11-22`` (day) or ``2026-11`` (month),
+    in UTC."""
+    at = at.astimezone(UTC)
+    if period == "day":
+        return f"{at:%Y-%m-%d}"
+    if period == "month":
+        return f"{at:%Y-%m}"
+    raise ValueError(f"unknown period {period!r}")
 
 
 def in_force(current: Limits, raised: Limits | None, raised_from: datetime | None,

@@ -19,8 +19,16 @@ spend today, and audits the :class:`Decision`. Checks run in this order; the fir
    (R-B3).
 9. ``limit_exceeded`` — operation not allowed; for a key with amount limits, an amount that is
    negative or not finite, in another currency than the limits', above the per-transaction limit,
-   or taking today's spend above the daily limit (R-E5). Reaching a limit exactly is allowed;
-   a request without an amount is a non-monetary operation and only the operation is checked.
+   or taking today's spend above the daily limit (R-E5); for a live key, an amount above the
+   merchant's per-transaction cap (converted to the caps' currency at the policy's rate; a
+   currency without a rate cannot be judged and is refused). Reaching a limit exactly is
+   allowed; a request without an amount is a non-monetary operation and only the operation is
+   checked.
+
+Running totals (daily and monthly) are not judged here unless the caller passes the key's
+``daily_spent``: an allowed decision carries one :class:`~api_keys.limits.Charge` per total, and
+whoever stores the decision must check and add them atomically (``app.services.spend`` does,
+under the audit chain lock), turning the decision into ``limit_exceeded`` if one does not fit.
 
 All time windows are half-open: a key works from ``activates_at`` inclusive until
 ``expires_at``/``grace_until`` exclusive.
@@ -28,12 +36,13 @@ All time windows are half-open: a key works from ``activates_at`` inclusive unti
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
 from api_keys.backurls import Site, SiteSet, site_allowed
-from api_keys.limits import Limits, in_force
+from api_keys.limits import Charge, Limits, MerchantCaps, convert, in_force
 from api_keys.results import Failure
 from api_keys.tokens import ParsedToken, Peppers, parse, token_matches
 from api_keys.whitelist import IPAddress, NetworkSet, ip_allowed
@@ -75,6 +84,7 @@ class KeyRecord:
     merchant_active: bool = True
     raised_limits: Limits | None = None  # a requested increase, in force from raised_from
     raised_from: datetime | None = None
+    caps: MerchantCaps | None = None  # the merchant's caps (live keys)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +114,8 @@ class Decision:
     reason: str
     key_id: str | None = None
     merchant_id: str | None = None
+    charges: tuple[Charge, ...] = ()  # running totals to check and add when stored
+    limit: str | None = None  # which limit refused the request, in words
 
     def __bool__(self) -> bool:
         return self.allowed
@@ -147,21 +159,47 @@ def _state_reason(record: KeyRecord, now: datetime) -> str | None:
     return None
 
 
-def _within_limits(request: VerificationRequest, limits: Limits, daily_spent: Decimal) -> bool:
+def _money(value: Decimal, currency: str | None) -> str:
+    return f"{value.normalize():f} {currency or ''}".strip()
+
+
+def _judge_limits(request: VerificationRequest, record: KeyRecord, limits: Limits,
+                  rates: Mapping[str, Decimal] | None, daily_spent: Decimal | None
+                  ) -> tuple[str | None, tuple[Charge, ...]]:
+    """(the limit that refuses the request, in words, or None; the running-total charges)."""
     if limits.allowed_operations is not None and request.operation not in limits.allowed_operations:
-        return False
-    if limits.max_amount_per_tx is None and limits.daily_amount is None:
-        return True
+        return f"operation {request.operation or '(none)'} is not allowed for this key", ()
+    caps = record.caps
     amount = request.amount
-    if amount is None:  # a non-monetary operation; the gateway sends every monetary amount
-        return True
+    if amount is None or not (limits.has_amounts or caps is not None):
+        return None, ()  # a non-monetary operation; the gateway sends every monetary amount
     if not isinstance(amount, Decimal) or not amount.is_finite() or amount < 0:
-        return False
-    if request.currency != limits.currency:
-        return False  # no exchange rates in here: a foreign-currency amount cannot be judged
-    if limits.max_amount_per_tx is not None and amount > limits.max_amount_per_tx:
-        return False
-    return limits.daily_amount is None or daily_spent + amount <= limits.daily_amount
+        return "the amount is not a finite, non-negative number", ()
+    charges = []
+    if limits.has_amounts:
+        if request.currency != limits.currency:  # no exchange rates for a key's own limits
+            return f"the key's limits are in {limits.currency}, not {request.currency}", ()
+        if limits.max_amount_per_tx is not None and amount > limits.max_amount_per_tx:
+            return ("key per-transaction limit "
+                    f"{_money(limits.max_amount_per_tx, limits.currency)}"), ()
+        if limits.daily_amount is not None:
+            charge = Charge(f"key:{record.key_id}", "day", limits.currency or "", amount,
+                            limits.daily_amount)
+            if daily_spent is not None and not charge.fits(daily_spent):
+                return f"key daily limit {_money(limits.daily_amount, limits.currency)}", ()
+            charges.append(charge)
+    if caps is not None:
+        base = convert(amount, request.currency, caps.currency, rates)
+        if base is None:
+            return f"no exchange rate for {request.currency} to judge the merchant's limits", ()
+        if caps.per_transaction is not None and base > caps.per_transaction:
+            return (f"merchant per-transaction limit {_money(caps.per_transaction, caps.currency)}"
+                    f" ({caps.source})"), ()
+        for period, limit in (("day", caps.daily), ("month", caps.monthly)):
+            if limit is not None:
+                charges.append(Charge(f"merchant:{record.merchant_id}", period, caps.currency,
+                                      base, limit))
+    return None, tuple(charges)
 
 
 def verify(
@@ -171,12 +209,15 @@ def verify(
     peppers: Peppers,
     accept_test_keys: bool,
     accept_live_keys: bool = True,
-    daily_spent: Decimal = Decimal(0),
+    daily_spent: Decimal | None = None,
+    rates: Mapping[str, Decimal] | None = None,
 ) -> Decision:
     """Decide on ``request`` with the stored ``record`` (None if no key has the token's id).
 
-    ``now`` must be timezone-aware; ``daily_spent`` is the key's accepted amount so far today in
-    the limits' currency. See the module docstring for the order of checks.
+    ``now`` must be timezone-aware. ``rates`` (currency → caps' currency per unit, from the
+    policy) convert amounts for the merchant's caps. ``daily_spent``, if given, is the key's
+    accepted amount so far today in the limits' currency, and the key's daily limit is judged
+    here too. See the module docstring for the order of checks.
     """
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
@@ -195,9 +236,10 @@ def verify(
     if request.site is None or not site_allowed(request.site, record.back_urls):
         return Decision(False, "back_url_mismatch", *ids)
     limits = in_force(record.limits, record.raised_limits, record.raised_from, now)
-    if not _within_limits(request, limits, daily_spent):
-        return Decision(False, "limit_exceeded", *ids)
-    return Decision(True, "ok", *ids)
+    refused, charges = _judge_limits(request, record, limits, rates, daily_spent)
+    if refused is not None:
+        return Decision(False, "limit_exceeded", *ids, limit=refused)
+    return Decision(True, "ok", *ids, charges=charges)
 
 
 def rotation_grace_until(
@@ -231,6 +273,7 @@ __all__ = [
     "Decision",
     "KeyRecord",
     "Limits",
+    "MerchantCaps",
     "NetworkSet",
     "SiteSet",
     "VerificationRequest",

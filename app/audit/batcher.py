@@ -32,7 +32,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from app.audit.trail import EventDraft, chain_rows
+from app.audit.spend import settle_charges
+from app.audit.trail import EventDraft, chain_rows, lock_chain
+from app.db import utcnow
 from app.models import AuditEvent
 
 log = logging.getLogger("kybgate.audit")
@@ -73,22 +75,27 @@ class StoredEvent:
     id: str
     seq: int
     hash: str
+    denied: str | None = None  # the reason, if storing it turned an allowed decision down
 
 
 def append_batch(session: Session | sa.Connection, drafts: Sequence[EventDraft]
                  ) -> list[StoredEvent]:
-    """Chain ``drafts`` onto the trail under the chain lock with one multi-row INSERT.
+    """Chain ``drafts`` onto the trail under the chain lock with one multi-row INSERT, after
+    settling the running totals their allowed verifications charge (``app.audit.spend``).
 
     Same chain and rows as ``app.audit.trail.append_events``, without building an ORM object per
     event (which costs more than the INSERT itself on the verification path). The caller commits.
     """
     if not drafts:
         return []
-    rows = chain_rows(session, drafts)
     conn = session if isinstance(session, sa.Connection) else session.connection()
+    lock_chain(conn)
+    drafts, denied = settle_charges(conn, drafts, utcnow())
+    rows = chain_rows(conn, drafts, locked=True)
     insert = _insert_for(conn.dialect)
     conn.exec_driver_sql(insert.sql, [insert.params(row) for row in rows])
-    return [StoredEvent(r["id"], r["seq"], r["hash"]) for r in rows]
+    return [StoredEvent(r["id"], r["seq"], r["hash"], why)
+            for r, why in zip(rows, denied, strict=True)]
 
 
 class _DriverInsert:

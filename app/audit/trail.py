@@ -72,7 +72,9 @@ _LOCK_SQL = sa.text("SELECT pg_advisory_xact_lock(:k)").bindparams(k=CHAIN_LOCK_
 _HEAD_SQL = sa.text("SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1")
 
 
-def _lock_chain(db: Session | sa.Connection) -> None:
+def lock_chain(db: Session | sa.Connection) -> None:
+    """Take the chain lock for the rest of the transaction (PostgreSQL; a SQLite writer holds
+    the database's write lock from ``BEGIN IMMEDIATE`` on)."""
     dialect = db.dialect if isinstance(db, sa.Connection) else db.get_bind().dialect
     if dialect.name == "postgresql":
         db.execute(_LOCK_SQL)
@@ -103,11 +105,13 @@ def event_row(draft: EventDraft, seq: int, prev_hash: str) -> dict[str, Any]:
     return values
 
 
-def chain_rows(db: Session | sa.Connection, drafts: Sequence[EventDraft]
-               ) -> list[dict[str, Any]]:
-    """Take the chain lock and build the rows of ``drafts`` after the current head, in order.
-    The lock is held until the caller's transaction ends."""
-    _lock_chain(db)
+def chain_rows(db: Session | sa.Connection, drafts: Sequence[EventDraft], *,
+               locked: bool = False) -> list[dict[str, Any]]:
+    """Take the chain lock (unless the caller already did: ``locked``) and build the rows of
+    ``drafts`` after the current head, in order. The lock is held until the caller's
+    transaction ends."""
+    if not locked:
+        lock_chain(db)
     seq, prev_hash = _head(db)
     rows = []
     for draft in drafts:

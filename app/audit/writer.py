@@ -12,8 +12,9 @@ every frame is a 4-byte big-endian length and that many bytes of UTF-8 JSON.
 
 * worker → writer: ``{"n": <request number>, "d": <event draft>}`` (see :func:`draft_to_wire`);
 * writer → worker, once the batch holding those events is **committed**:
-  ``{"ok": [[n, event id, seq, hash], ...]}``; or, if the batch failed, ``{"failed": [n, ...],
-  "error": "<exception class>"}``.
+  ``{"ok": [[n, event id, seq, hash, denied], ...]}`` (``denied``: null, or the reason the
+  commit turned an allowed decision down, e.g. a daily limit that another request took); or,
+  if the batch failed, ``{"failed": [n, ...], "error": "<exception class>"}``.
 
 Never an acknowledged request without its event: a worker answers only after the ack, and the
 writer acks only after its commit returned. If the writer is gone, the worker's waiting requests
@@ -326,7 +327,8 @@ class AuditWriterServer:
         self.batches += 1
         self.events += len(batch)
         for (peer, number, _), event in zip(batch, stored, strict=True):
-            replies.setdefault(peer, []).append([number, event.id, event.seq, event.hash])
+            replies.setdefault(peer, []).append([number, event.id, event.seq, event.hash,
+                                                 event.denied])
         for peer, acks in replies.items():
             self._send(peer, {"ok": acks})
 
@@ -484,10 +486,11 @@ class AuditWriterClient:
             return
         done: list[tuple[EventDraft, StoredEvent]] = []
         with self._lock:
-            for number, event_id, seq, digest in message.get("ok") or ():
+            for number, event_id, seq, digest, *denied in message.get("ok") or ():
                 entry = self._waiting.pop(number, None)
                 if entry is not None:
-                    done.append((entry[0], StoredEvent(event_id, seq, digest)))
+                    done.append((entry[0], StoredEvent(event_id, seq, digest,
+                                                       denied[0] if denied else None)))
                     entry[1].set_result(done[-1][1])
             for number in message.get("failed") or ():
                 entry = self._waiting.pop(number, None)

@@ -2,7 +2,7 @@
 
 from app.models.activity import IdempotencyRecord, Notification, Transaction
 from app.models.audit import AuditEvent
-from app.models.keys import ApiKey
+from app.models.keys import ApiKey, SpendTotal
 from app.models.merchant import (
     BankAccount,
     ContactPoint,
@@ -29,5 +29,5 @@ __all__ = [
     "BlacklistEntry", "ContactPoint", "Decision", "IdempotencyRecord", "Merchant",
     "MerchantChange", "MerchantNote", "MerchantStatus", "MerchantUser", "Notification",
     "OAuthClient", "OAuthToken", "Ownership", "Person", "ScreeningEntry", "ScreeningList",
-    "StaffUser", "Transaction",
+    "SpendTotal", "StaffUser", "Transaction",
 ]

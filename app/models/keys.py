@@ -46,3 +46,22 @@ class ApiKey(SQLModel, table=True):
     last_used_at: dt.datetime | None = when_field()
     last_used_ip: str | None = Field(default=None, max_length=45)
     use_count: int = 0
+
+
+class SpendTotal(SQLModel, table=True):
+    """A running total of accepted amounts (R-E5; SAMA 004 §15 c, g): one per subject
+    (``key:<id>`` or ``merchant:<id>``), period (a UTC day ``2026-11-22`` or month ``2026-11``)
+    and currency.
+
+    Checked and added in the same transaction as the verification events it counts, under the
+    audit chain lock (``app.audit.spend``), so no two requests can both take the last of a limit.
+    """
+
+    __tablename__ = "spend_total"
+
+    subject: str = Field(primary_key=True, max_length=60)
+    period: str = Field(primary_key=True, max_length=10)
+    currency: str = Field(primary_key=True, max_length=3)
+    amount: Decimal = money_field(nullable=False)
+    count: int = 0
+    updated_at: dt.datetime = created_field()

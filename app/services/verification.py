@@ -27,15 +27,17 @@ from sqlmodel import Session, select
 from api_keys import tokens
 from api_keys.backurls import SiteSet, parse_site
 from api_keys.cache import KeyRecordCache
-from api_keys.limits import in_force
+from api_keys.limits import MerchantCaps
 from api_keys.results import Failure
 from api_keys.verification import Decision, KeyRecord, VerificationRequest, verify
 from api_keys.whitelist import IPAddress, NetworkSet
 from app.audit.batcher import EventSink, StoredEvent
+from app.audit.spend import charges_to_details
 from app.audit.trail import Actor, EventDraft
-from app.models import ApiKey, Assessment, AuditEvent, Merchant, MerchantStatus
+from app.models import ApiKey, Assessment, Merchant, MerchantStatus
 from app.models import Decision as DecisionRow
 from app.services.keys import current_limits, raised_limits, wide_ranges
+from checks.policy import Policy, load_policy
 
 VERIFY_ACTION = "api.verify"
 APPROVALS = ("approve", "approve_with_limits")
@@ -86,9 +88,30 @@ def merchant_active(session: Session, merchant: Merchant) -> bool:
                                                                                    merchant)
 
 
-def key_record(key: ApiKey, merchant: Merchant, active: bool) -> KeyRecord:
+def merchant_caps(merchant: Merchant, policy: Policy) -> MerchantCaps:
+    """The merchant's limits across its live keys (R-E5; SAMA 004 §15 c): those a reviewer set
+    when approving it, else the defaults of its risk tier in the policy (a merchant without a
+    tier yet gets the strictest tier's)."""
+    decided = merchant.limits or {}
+    amounts = {name: decided.get(name) for name in
+               ("max_amount_per_tx", "daily_amount", "monthly_amount")}
+    if any(value is not None for value in amounts.values()):
+        def amount(name: str) -> Decimal | None:
+            value = amounts[name]
+            return None if value is None else Decimal(str(value))
+        return MerchantCaps(str(decided.get("currency") or "TRY"), amount("max_amount_per_tx"),
+                            amount("daily_amount"), amount("monthly_amount"), "decision")
+    tier = merchant.tier if merchant.tier in policy.limits else "high"
+    defaults = policy.limits[tier]
+    return MerchantCaps("TRY", defaults.get("per_transaction_try"), defaults.get("daily_try"),
+                        defaults.get("monthly_try"), f"tier:{tier}")
+
+
+def key_record(key: ApiKey, merchant: Merchant, active: bool,
+               policy: Policy | None = None) -> KeyRecord:
     """The immutable record ``verify`` needs. Ranges broader than /24 or /48 count only once an
-    approver signed them off."""
+    approver signed them off. A live key carries its merchant's caps (``policy``: the active
+    one by default); a test key moves no money and has none."""
     cidrs = list(key.ip_whitelist)
     if not key.wide_ranges_approved_by:
         wide = set(wide_ranges(cidrs))
@@ -101,10 +124,13 @@ def key_record(key: ApiKey, merchant: Merchant, active: bool) -> KeyRecord:
         limits=current_limits(key), raised_limits=raised_limits(key),
         raised_from=key.raised_limits_at,
         expires_at=key.expires_at, revoked_at=key.revoked_at, grace_until=key.grace_until,
-        frozen=merchant.frozen, merchant_active=active)
+        frozen=merchant.frozen, merchant_active=active,
+        caps=(merchant_caps(merchant, policy or load_policy())
+              if key.environment == "live" else None))
 
 
-def load_record(session: Session, key_id: str) -> KeyRecord | None:
+def load_record(session: Session, key_id: str, policy: Policy | None = None
+                ) -> KeyRecord | None:
     """The record of key ``key_id`` with its merchant's current state, or None."""
     key = session.get(ApiKey, key_id)
     if key is None:
@@ -112,32 +138,17 @@ def load_record(session: Session, key_id: str) -> KeyRecord | None:
     merchant = session.get(Merchant, key.merchant_id)
     if merchant is None:
         return None
-    return key_record(key, merchant, merchant_active(session, merchant))
-
-
-def daily_spent(session: Session, *, key_id: str, currency: str | None,
-                now: dt.datetime) -> Decimal:
-    """Amount of the key's allowed verifications since 00:00 UTC today, in ``currency``.
-
-    Read from the audit trail itself, so every worker sees the same figure. Two requests
-    verified at the same instant may both fit under the limit; the limit bounds, it does not
-    serialise.
-    """
-    day = now.astimezone(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    total = session.exec(select(sa.func.sum(AuditEvent.amount)).where(
-        AuditEvent.key_id == key_id, AuditEvent.action == VERIFY_ACTION,
-        AuditEvent.decision == "allow", AuditEvent.currency == currency,
-        AuditEvent.at >= day)).one()
-    return Decimal(total or 0)
+    return key_record(key, merchant, merchant_active(session, merchant), policy)
 
 
 class Verifier:
     """Verification state of one process: cache, peppers, deployment switches, audit writer."""
 
     def __init__(self, *, engine: Engine, peppers: tokens.Peppers, batcher: EventSink,
-                 cache: KeyRecordCache, accept_test_keys: bool, accept_live_keys: bool = True
-                 ) -> None:
+                 cache: KeyRecordCache, accept_test_keys: bool, accept_live_keys: bool = True,
+                 policy: Policy | None = None) -> None:
         self.engine = engine
+        self.policy = policy or load_policy()
         self.peppers = peppers
         self.batcher = batcher
         self.cache = cache
@@ -146,37 +157,33 @@ class Verifier:
 
     def _load(self, key_id: str) -> KeyRecord | None:
         with Session(self.engine) as session:
-            return load_record(session, key_id)
-
-    def _spent(self, record: KeyRecord, now: dt.datetime) -> Decimal:
-        limits = in_force(record.limits, record.raised_limits, record.raised_from, now)
-        if limits.daily_amount is None:
-            return Decimal(0)
-        with Session(self.engine) as session:
-            return daily_spent(session, key_id=record.key_id, currency=limits.currency,
-                               now=now)
+            return load_record(session, key_id, self.policy)
 
     def decide(self, request: VerificationInput, now: dt.datetime) -> Decision:
-        """The decision alone (no audit): cheap checks first, the database only on a miss."""
+        """The decision alone (no audit): cheap checks first, the database only on a miss.
+        Running totals are settled when the event is stored (see :meth:`verify`)."""
         parsed = tokens.parse(request.token)
         if not parsed:
             return Decision(False, "invalid_token")
         record = self.cache.get_or_load(parsed.key_id, self._load)
-        spent = Decimal(0)
-        if record is not None and request.amount is not None:
-            spent = self._spent(record, now)
         return verify(VerificationRequest(parsed, request.client_ip, request.site,
                                           request.operation, request.amount, request.currency),
                       record, now, self.peppers, self.accept_test_keys, self.accept_live_keys,
-                      spent)
+                      rates=self.policy.rates_to_try)
 
     def verify(self, request: VerificationInput, *, actor: Actor, now: dt.datetime,
                started: float) -> Verified:
         """Decide and audit; returns only once the event is committed (raises
-        ``AuditUnavailable`` otherwise, and then the caller must not answer ``allowed``)."""
+        ``AuditUnavailable`` otherwise, and then the caller must not answer ``allowed``).
+
+        An allowed decision's running totals (daily and monthly limits) are checked and added
+        in the commit itself; if one has no room left, the stored event and the answer are
+        ``limit_exceeded``."""
         decision = self.decide(request, now)
         latency_ms = (time.perf_counter() - started) * 1000
         stored = self.batcher.append(self.draft(request, decision, actor, now, latency_ms))
+        if stored.denied and decision.allowed:
+            decision = Decision(False, stored.denied, decision.key_id, decision.merchant_id)
         return Verified(decision, stored)
 
     @staticmethod
@@ -191,6 +198,10 @@ class Verifier:
             details["client_ip_problem"] = ip.reason
         if isinstance(site, Failure):
             details["site_problem"] = site.reason
+        if decision.limit:
+            details["limit"] = decision.limit
+        if decision.allowed and decision.charges:
+            details["charges"] = charges_to_details(decision.charges)
         return EventDraft(
             action=VERIFY_ACTION, actor=actor.name, request_id=actor.request_id,
             target_type="api_key", target_id=decision.key_id,

@@ -281,3 +281,50 @@ def test_sqlite_wal_is_checkpointed_beside_the_writer_not_in_its_commits(app, db
         writer.dispose()
     with session_scope(app.extensions["kyb.engine"]) as session:
         assert verify_trail(session).checked == 1200
+
+
+def test_the_writer_settles_running_totals_exactly_across_processes(app, settings, api,
+                                                                    db_session, writer,
+                                                                    socket_path):
+    """Two worker apps (as two gunicorn workers) verify 10 TRY requests from 6 threads against
+    a merchant's 50 TRY daily cap: the writer, which settles totals in its batch under the chain
+    lock, lets exactly 5 through, and the other answers say ``limit_exceeded`` (R-E5, SAMA
+    §15 g). The refused events name the limit."""
+    from app import create_app
+    from app.models import Merchant
+    from tests.conftest import ApiClient
+    merchant_id = approved_merchant(api, db_session)
+    merchant = db_session.get(Merchant, merchant_id)
+    merchant.limits = {"currency": "TRY", "daily_amount": "50"}
+    db_session.add(merchant)
+    db_session.commit()
+    key = issue(api, merchant_id)
+    workers = [create_app({"TESTING": True}, settings=settings.replace(audit_socket=socket_path))
+               for _ in range(2)]
+    answers: list[dict] = []
+
+    def send(n: int) -> None:
+        client = ApiClient(workers[n % 2].test_client(), api.token, api.client_id,
+                           api.client_secret)
+        for _ in range(4):
+            answers.append(verify(client, key["token"], amount="10", currency="TRY"))
+    try:
+        threads = [threading.Thread(target=send, args=(n,)) for n in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+    finally:
+        for worker in workers:
+            runtime(worker).batcher.close()
+            runtime(worker).stop.set()
+            worker.extensions["kyb.engine"].dispose()
+    assert len(answers) == 24
+    assert sum(a["allowed"] for a in answers) == 5
+    assert {a["reason"] for a in answers if not a["allowed"]} == {"limit_exceeded"}
+    refused = _rows(app, "SELECT details FROM audit_event WHERE action = 'api.verify' "
+                         "AND decision = 'deny'")
+    assert len(refused) == 19
+    assert all("merchant daily limit 50 TRY" in str(r.details) for r in refused)
+    totals = _rows(app, "SELECT subject, amount, count FROM spend_total")
+    assert [(t.subject, t.count) for t in totals] == [(f"merchant:{merchant_id}", 5)]

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 
+from api_keys.limits import Charge, Limits, MerchantCaps, period_key
 from api_keys.results import Failure
 from api_keys.verification import (
     MAX_GRACE_SECONDS,
@@ -36,6 +37,76 @@ def request_for(token: str, **overrides) -> VerificationRequest:
     return VerificationRequest(**fields)
 
 
+def test_limit_refusals_say_which_limit(make_key, now, peppers):
+    token, record = make_key()
+    over = decide(token, record, now, peppers, request={"amount": Decimal("1000.01")})
+    assert over.limit == "key per-transaction limit 1000 TRY"
+    assert not over.charges
+    wrong = decide(token, record, now, peppers, request={"operation": "payout"})
+    assert wrong.limit == "operation payout is not allowed for this key"
+
+
+CAPS = MerchantCaps("TRY", per_transaction=Decimal("50000"), daily=Decimal("250000"),
+                    monthly=Decimal("1000000"), source="tier:low")
+RATES = {"TRY": Decimal("1"), "EUR": Decimal("48.50")}
+
+
+@pytest.mark.parametrize(("amount", "currency", "reason"), [
+    (Decimal("49999.99"), "TRY", "ok"),
+    (Decimal("50000.00"), "TRY", "ok"),  # the cap itself is allowed
+    (Decimal("50000.01"), "TRY", "limit_exceeded"),
+    (Decimal("1030.92"), "EUR", "ok"),  # 49,999.62 TRY at 48.50
+    (Decimal("1030.93"), "EUR", "limit_exceeded"),  # 50,000.11 TRY
+    (Decimal("10"), "ZWL", "limit_exceeded"),  # no rate: cannot be judged
+])
+def test_merchant_cap_per_transaction_just_under_at_and_over(make_key, now, peppers, amount,
+                                                             currency, reason):
+    token, record = make_key(limits=Limits(), caps=CAPS)
+    decision = decide(token, record, now, peppers, rates=RATES,
+                      request={"amount": amount, "currency": currency})
+    assert decision.reason == reason
+    if reason == "ok":
+        base = (amount * RATES[currency]).quantize(Decimal("0.0001"))
+        assert decision.charges == (
+            Charge("merchant:m-1", "day", "TRY", base, Decimal("250000")),
+            Charge("merchant:m-1", "month", "TRY", base, Decimal("1000000")))
+    else:
+        assert "merchant per-transaction limit 50000 TRY (tier:low)" == decision.limit or \
+            "no exchange rate for ZWL" in decision.limit
+
+
+def test_key_limits_and_merchant_caps_both_apply(make_key, now, peppers):
+    token, record = make_key(caps=CAPS)  # key: 1000 TRY per transaction, 5000 a day
+    decision = decide(token, record, now, peppers, rates=RATES,
+                      request={"amount": Decimal("900")})
+    assert decision.allowed
+    assert [c.subject.split(":")[0] + "/" + c.period for c in decision.charges] == [
+        "key/day", "merchant/day", "merchant/month"]
+
+
+def test_a_non_monetary_request_is_not_charged(make_key, now, peppers):
+    token, record = make_key(limits=Limits(), caps=CAPS)
+    decision = decide(token, record, now, peppers, rates=RATES,
+                      request={"amount": None, "currency": None})
+    assert decision.allowed and decision.charges == ()
+
+
+@pytest.mark.parametrize(("spent", "fits"), [
+    (Decimal("249999.99"), False), (Decimal("249900.00"), True), (Decimal("249900.01"), False)])
+def test_a_charge_fits_up_to_its_limit_exactly(spent, fits):
+    charge = Charge("merchant:m-1", "day", "TRY", Decimal("100.00"), Decimal("250000"))
+    assert charge.fits(spent) is fits
+
+
+def test_period_keys_are_utc_days_and_months():
+    from datetime import timedelta, timezone
+    istanbul = timezone(timedelta(hours=3))
+    at = datetime(2026, 12, 1, 1, 30, tzinfo=istanbul)  # 30 November, 22:30 UTC
+    assert (period_key("day", at), period_key("month", at)) == ("2026-11-30", "2026-11")
+    with pytest.raises(ValueError):
+        period_key("week", at)
+
+
 def decide(token, record, now, peppers, *, accept_test_keys=True, **kwargs) -> Decision:
     return verify(request_for(token, **kwargs.pop("request", {})), record, now, peppers,
                   accept_test_keys=accept_test_keys, **kwargs)  # fmt: skip
@@ -44,7 +115,11 @@ def decide(token, record, now, peppers, *, accept_test_keys=True, **kwargs) -> D
 def test_valid_request_is_allowed_and_names_the_key(make_key, now, peppers):
     token, record = make_key()
     decision = decide(token, record, now, peppers)
-    assert decision == Decision(True, "ok", record.key_id, "m-1")
+    assert (decision.allowed, decision.reason, decision.key_id, decision.merchant_id) == (
+        True, "ok", record.key_id, "m-1")
+    # The key's daily limit is a running total: checked and added when the event is stored.
+    assert decision.charges == (Charge(f"key:{record.key_id}", "day", "TRY", Decimal("100.00"),
+                                       Decimal("5000.00")),)
     assert decision
 
 
@@ -299,3 +374,13 @@ def test_an_already_parsed_token_is_accepted_and_still_hmac_checked(make_key, no
     other_token, _ = make_key()
     assert decide(parse(token), record, now, peppers).reason == "ok"
     assert decide(parse(other_token), record, now, peppers).reason == "invalid_token"
+
+
+def test_conversion_goes_through_the_base_currency():
+    from api_keys.limits import convert
+    rates = {"TRY": Decimal("1"), "EUR": Decimal("48.50"), "USD": Decimal("42.00")}
+    assert convert(Decimal("100"), "EUR", "TRY", rates) == Decimal("4850.0000")
+    assert convert(Decimal("100"), "EUR", "USD", rates) == Decimal("115.4762")
+    assert convert(Decimal("100"), "try", "TRY", rates) == Decimal("100")
+    assert convert(Decimal("100"), "ZWL", "TRY", rates) is None
+    assert convert(Decimal("100"), "TRY", "ZWL", rates) is None

@@ -1,0 +1,179 @@
+"""Running totals and merchant caps on ``POST /api/v1/verify`` (R-E5; SAMA 004 §15 c, g).
+
+Daily and monthly limits are settled where the audit event is stored, under the chain lock:
+concurrent requests never take a total past its limit, the total resets at 00:00 UTC, and every
+event says which limit applied and what it found (``details.charges``, ``details.limit``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+from freezegun import freeze_time
+
+from app.models import Merchant
+from tests.conftest import ApiClient
+from tests.keys_support import approved_merchant, issue, verify
+
+T0 = dt.datetime(2026, 3, 2, 23, 59, 59, tzinfo=dt.UTC)  # before the test's OAuth token expires
+ISSUED = T0 - dt.timedelta(hours=1)
+
+
+@pytest.fixture
+def settings(settings):
+    return settings.replace(key_activation_delay=0)
+
+
+def _events(app) -> list[dict]:
+    with app.extensions["kyb.engine"].connect() as conn:
+        rows = conn.execute(sa.text("SELECT * FROM audit_event WHERE action = 'api.verify' "
+                                    "ORDER BY seq")).mappings().all()
+    events = [dict(r) for r in rows]
+    for event in events:  # raw SQL: SQLite gives the JSON column back as text
+        if isinstance(event["details"], str):
+            event["details"] = json.loads(event["details"])
+    return events
+
+
+def _totals(app) -> dict[tuple[str, str, str], tuple[Decimal, int]]:
+    from app.audit.spend import spend_totals
+    with app.extensions["kyb.engine"].connect() as conn:
+        rows = conn.execute(sa.text("SELECT DISTINCT subject FROM spend_total")).all()
+        periods = [r[0] for r in conn.execute(sa.text("SELECT DISTINCT period FROM spend_total"))]
+        return spend_totals(conn, [r[0] for r in rows], periods)
+
+
+def _set_limits(db_session, merchant_id: str, **limits: str) -> None:
+    merchant = db_session.get(Merchant, merchant_id)
+    merchant.limits = {"currency": "TRY", **limits}
+    db_session.add(merchant)
+    db_session.commit()
+
+
+def test_tier_defaults_cap_every_live_key_per_transaction(app, api, db_session):
+    """A low-tier merchant's keys with no limits of their own still get the policy's
+    50,000 TRY per transaction (``[limits.low]``); foreign currencies at the policy's rate."""
+    key = issue(api, approved_merchant(api, db_session))
+    assert verify(api, key["token"], amount="50000.00", currency="TRY")["allowed"]
+    over = verify(api, key["token"], amount="50000.01", currency="TRY")
+    assert over["reason"] == "limit_exceeded"
+    assert verify(api, key["token"], amount="1030.92", currency="EUR")["allowed"]  # 49,999.62
+    assert verify(api, key["token"], amount="1030.93",
+                  currency="EUR")["reason"] == "limit_exceeded"  # 50,000.11 TRY
+    events = _events(app)
+    assert events[1]["details"]["limit"] == "merchant per-transaction limit 50000 TRY (tier:low)"
+    assert events[0]["details"]["charges"][0] == {
+        "subject": f"merchant:{key['merchant_id']}", "period": "day", "currency": "TRY",
+        "amount": "50000.00", "limit": "250000", "spent": "0"}
+
+
+def test_merchant_daily_cap_spans_all_its_keys_and_resets_at_midnight_utc(app, api,
+                                                                          db_session):
+    merchant_id = approved_merchant(api, db_session)
+    _set_limits(db_session, merchant_id, daily_amount="1000", max_amount_per_tx="800")
+    with freeze_time(ISSUED):
+        first, second = issue(api, merchant_id), issue(api, merchant_id, name="second")
+    with freeze_time(T0):
+        assert verify(api, first["token"], amount="600", currency="TRY")["allowed"]
+        assert verify(api, second["token"], amount="399.99", currency="TRY")["allowed"]
+        assert verify(api, second["token"], amount="0.02",
+                      currency="TRY")["reason"] == "limit_exceeded"
+        assert verify(api, first["token"], amount="0.01", currency="TRY")["allowed"]  # = 1000
+        assert verify(api, first["token"], amount="0.01",
+                      currency="TRY")["reason"] == "limit_exceeded"
+    with freeze_time(T0 + dt.timedelta(seconds=1)):  # 00:00:00 UTC: a new day
+        assert verify(api, second["token"], amount="800", currency="TRY")["allowed"]
+    refused = _events(app)[2]
+    assert (refused["decision"], refused["reason"]) == ("deny", "limit_exceeded")
+    assert refused["details"]["limit"] == "merchant daily limit 1000 TRY"
+    assert refused["details"]["charges"][0]["spent"] == "999.99"
+    subject = f"merchant:{merchant_id}"
+    totals = _totals(app)
+    assert totals == {(subject, "2026-03-02", "TRY"): (Decimal("1000.00"), 3),
+                      (subject, "2026-03-03", "TRY"): (Decimal("800.00"), 1)}
+    # (no monthly limit was set, so no monthly total is kept)
+
+
+def test_monthly_cap_from_the_approval_decision(app, api, db_session):
+    merchant_id = approved_merchant(api, db_session)
+    _set_limits(db_session, merchant_id, monthly_amount="1500")
+    with freeze_time(dt.datetime(2026, 2, 1, tzinfo=dt.UTC)):
+        key = issue(api, merchant_id)
+    with freeze_time(dt.datetime(2026, 2, 3, 12, tzinfo=dt.UTC)):
+        assert verify(api, key["token"], amount="1000", currency="TRY")["allowed"]
+    with freeze_time(dt.datetime(2026, 2, 28, 23, 59, 59, tzinfo=dt.UTC)):
+        assert verify(api, key["token"], amount="500.01",
+                      currency="TRY")["reason"] == "limit_exceeded"
+        assert verify(api, key["token"], amount="500", currency="TRY")["allowed"]
+    with freeze_time(dt.datetime(2026, 3, 1, tzinfo=dt.UTC)):
+        assert verify(api, key["token"], amount="1500", currency="TRY")["allowed"]
+    assert _events(app)[1]["details"]["limit"] == "merchant monthly limit 1500 TRY"
+
+
+def test_key_daily_limit_and_merchant_cap_both_hold(app, api, db_session):
+    merchant_id = approved_merchant(api, db_session)
+    _set_limits(db_session, merchant_id, daily_amount="5000")
+    with freeze_time(ISSUED):
+        key = issue(api, merchant_id, limits={"currency": "TRY", "daily_amount": "300"})
+    with freeze_time(T0):
+        assert verify(api, key["token"], amount="300", currency="TRY")["allowed"]
+        assert verify(api, key["token"], amount="1", currency="TRY")["reason"] == \
+            "limit_exceeded"
+    assert _events(app)[1]["details"]["limit"] == "key daily limit 300 TRY"
+    # The refused request took nothing from the merchant's total.
+    assert _totals(app)[(f"merchant:{merchant_id}", "2026-03-02", "TRY")] == \
+        (Decimal("300.00"), 1)
+
+
+def test_denied_and_non_monetary_requests_are_not_counted(app, api, db_session):
+    merchant_id = approved_merchant(api, db_session)
+    _set_limits(db_session, merchant_id, daily_amount="100")
+    key = issue(api, merchant_id)
+    assert verify(api, key["token"], amount="50", currency="TRY",
+                  client_ip="198.51.100.1")["reason"] == "ip_not_allowed"
+    assert verify(api, key["token"], operation="refund")["allowed"]  # no amount
+    assert verify(api, key["token"], amount="100", currency="TRY")["allowed"]
+    assert list(_totals(app).values()) == [(Decimal("100.00"), 1)]
+
+
+def test_test_keys_have_no_merchant_caps(app, api, db_session):
+    from tests.keys_support import CLIENT_IP, SITE
+    merchant_id = approved_merchant(api, db_session)
+    key = issue(api, merchant_id, environment="test", ip_whitelist=[CLIENT_IP],
+                back_urls=[SITE])
+    assert verify(api, key["token"], amount="1000000", currency="TRY")["allowed"]
+    assert _totals(app) == {}
+
+
+def test_concurrent_requests_never_take_a_total_past_its_limit(app, api, db_session):
+    """40 requests of 100 TRY from 8 threads against a 1,000 TRY daily cap: exactly 10 are
+    allowed, whatever the interleaving (SAMA §15 g: blocked as soon as the limit is reached)."""
+    merchant_id = approved_merchant(api, db_session)
+    _set_limits(db_session, merchant_id, daily_amount="1000")
+    key = issue(api, merchant_id)
+    answers: list[dict] = []
+    lock = threading.Lock()
+
+    def send(n: int) -> None:
+        client = ApiClient(app.test_client(), api.token, api.client_id, api.client_secret)
+        for _ in range(5):
+            body = verify(client, key["token"], amount="100", currency="TRY")
+            with lock:
+                answers.append(body)
+    threads = [threading.Thread(target=send, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert len(answers) == 40
+    assert sum(a["allowed"] for a in answers) == 10
+    assert {a["reason"] for a in answers if not a["allowed"]} == {"limit_exceeded"}
+    day = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d")
+    assert _totals(app)[(f"merchant:{merchant_id}", day, "TRY")] == (Decimal("1000.00"), 10)
+    stored = [e for e in _events(app) if e["decision"] == "allow"]
+    assert len(stored) == 10
