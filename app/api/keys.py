@@ -139,7 +139,8 @@ def key_out(key: ApiKey, merchant: Merchant, at: dt.datetime) -> dict[str, Any]:
                   last_used_at=key.last_used_at, use_count=key.use_count).model_dump(mode="json")
 
 
-def _limits(limits: LimitsIn | None) -> key_service.KeyLimits | None:
+def key_limits(limits: LimitsIn | None) -> key_service.KeyLimits | None:
+    """The service's limits from a validated request body (the API and the portal's form)."""
     if limits is None:
         return None
     ops = tuple(limits.allowed_operations) if limits.allowed_operations else None
@@ -196,7 +197,7 @@ def create_key(merchant_id: str, body: KeyIn, client_id: str):
         issued = key_service.issue_key(
             db_session(), merchant=merchant, name=body.name, environment=body.environment,
             ip_whitelist=body.ip_whitelist, back_urls=body.back_urls, actor=api_actor(),
-            now=now(), limits=_limits(body.limits), expires_at=body.expires_at,
+            now=now(), limits=key_limits(body.limits), expires_at=body.expires_at,
             approver=body.approver, **_key_settings())
     except (key_service.KeyRefused, key_service.KeyInputInvalid) as exc:
         raise _refused(exc) from exc
@@ -227,7 +228,7 @@ def patch_key(key_id: str, body: KeyPatch, client_id: str):
         key_service.update_key_restrictions(
             session, key=key, actor=api_actor(), now=now(), name=body.name,
             ip_whitelist=body.ip_whitelist, back_urls=body.back_urls,
-            limits=_limits(body.limits), approver=body.approver,
+            limits=key_limits(body.limits), approver=body.approver,
             limit_increase_delay=settings().limit_increase_delay)
     except (key_service.KeyRefused, key_service.KeyInputInvalid) as exc:
         raise _refused(exc) from exc

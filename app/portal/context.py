@@ -47,15 +47,17 @@ def fresh_code_ok(code: str) -> bool:
     """Check a TOTP code re-asked for a sensitive action (R-B2, R-E7 spirit).
 
     Uses the login's second-factor check, so a code works once, failures count towards the
-    account lock and the per-IP rate limit applies. Commits the failure count; flashes why.
+    account lock and the per-IP rate limit applies. Commits the code's use or the failure count
+    at once: an action refused after a good code rolls back only its own changes, so the code
+    cannot be replayed. Flashes why a code was refused.
     """
     from flask import request
     dbs = db_session()
     result = check_second_factor(dbs, user=portal_user(), code=code, ip=request.remote_addr,
                                  now=utcnow())
+    dbs.commit()
     if result.ok:
         return True
-    dbs.commit()
     flash(MESSAGES[result.reason](), "error")
     return False
 

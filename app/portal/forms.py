@@ -138,6 +138,19 @@ class RestrictionsForm(FlaskForm):
     code = code_field()
 
 
+class LimitsForm(FlaskForm):
+    """A key's limits (R-E5). Blank amounts mean no limit, blank operations any operation; the
+    API's model judges the values (:mod:`app.portal.key_limits`), the lengths only keep the
+    request small."""
+
+    currency = _text(_l("Currency (ISO 4217)"), 3, maxlength="3", autocomplete="off")
+    max_amount_per_tx = _text(_l("Maximum amount per transaction"), 20, inputmode="decimal")
+    daily_amount = _text(_l("Maximum amount per day"), 20, inputmode="decimal")
+    allowed_operations = _text(_l("Allowed operations (comma-separated)"), 2500,
+                               spellcheck="false", autocomplete="off")
+    code = code_field()
+
+
 class RotateForm(FlaskForm):
     """Rotation: how long the old token keeps working (at most 24 hours)."""
 

@@ -1,23 +1,29 @@
-"""API keys in the portal: create (token shown once), restrict, rotate, revoke, and the kill
-switch that freezes every key (R-B1, R-B3, R-E1, R-E7). All key logic is
+"""API keys in the portal: create (token shown once), restrict, limit, rotate, revoke, and the
+kill switch that freezes every key (R-B1, R-B3, R-E1, R-E5, R-E7). All key logic is
 :mod:`app.services.keys`; each change there is audited and announced to the merchant.
 
-Creating, restricting, rotating, revoking, freezing and unfreezing each ask for a fresh TOTP
-code; revoking and (un)freezing also for a confirmation checkbox.
+Creating, restricting, limiting, rotating, revoking, freezing and unfreezing each ask for a
+fresh TOTP code; revoking and (un)freezing also for a confirmation checkbox.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import flash, make_response, redirect, render_template, url_for
+from flask_babel import format_timedelta
 from flask_babel import gettext as _
 
 from app.db import utcnow
-from app.extensions import db_session
-from app.portal import bp
+from app.extensions import db_session, settings
+from app.models import ApiKey
+from app.portal import bp, key_limits
 from app.portal.context import fresh_code_ok, key_settings, own_key, own_merchant, refusal_text
-from app.portal.forms import ConfirmForm, KeyForm, RestrictionsForm, RotateForm, lines
+from app.portal.forms import ConfirmForm, KeyForm, LimitsForm, RestrictionsForm, RotateForm, lines
 from app.services import keys as key_service
 from app.web.auth import require_user, web_actor
+from app.web.filters import when
+from app.web.key_limits import shown_limits
 
 # The services name list entries ``ip_whitelist[2]``; the form has one textarea per list.
 INPUTS = {"ip_whitelist": "ip_whitelist", "back_urls": "back_urls", "environment":
@@ -123,11 +129,61 @@ def key(key_id: str):
     if form.is_submitted():
         status = 422
     form.code.data = ""
+    now = utcnow()
     return render_template("portal/key.html", form=form, key=row, m=merchant,
-                           state=key_service.key_state(row, merchant, utcnow()),
-                           limits=key_service.key_snapshot(row),
+                           state=key_service.key_state(row, merchant, now),
+                           limits=shown_limits(row, now),
                            pending=key_service.wide_ranges(list(row.ip_whitelist))
                            if not row.wide_ranges_approved_by else []), status
+
+
+@bp.route("/keys/<key_id>/limits", methods=["GET", "POST"], endpoint="key_limits")
+@require_user("merchant")
+def limits(key_id: str):
+    """A key's limits (R-E5): lower limits apply at once, an increase of a live key after
+    ``KYB_LIMIT_INCREASE_DELAY``. Bad values are named next to their input."""
+    merchant, row = own_key(key_id)
+    form = LimitsForm(data=key_limits.form_data(row))
+    status = 200
+    if form.validate_on_submit():
+        requested = key_limits.requested_limits(form)
+        if requested is not None and fresh_code_ok(form.code.data):
+            status = _save_limits(form, row, requested)
+            if status is None:
+                return redirect(url_for("portal.key", key_id=row.id), 303)
+    if form.is_submitted() and status == 200:
+        status = 422
+    form.code.data = ""
+    delay = format_timedelta(dt.timedelta(seconds=settings().limit_increase_delay))
+    return render_template("portal/key_limits.html", form=form, key=row, m=merchant,
+                           limits=shown_limits(row, utcnow()), delay=delay), status
+
+
+def _save_limits(form: LimitsForm, row: ApiKey, requested: key_service.KeyLimits) -> int | None:
+    """Change the key's limits as ``PATCH /api/v1/keys/{id}`` does, commit and say when they
+    apply; None on success, else the status of the page that shows why not."""
+    dbs = db_session()
+    try:
+        key_service.update_key_restrictions(
+            dbs, key=row, actor=web_actor(), now=utcnow(), limits=requested,
+            limit_increase_delay=settings().limit_increase_delay)
+    except key_service.KeyInputInvalid as exc:
+        dbs.rollback()
+        for message in key_limits.place_errors(form, exc.errors):
+            flash(message, "error")
+        return 422
+    except key_service.KeyRefused as exc:
+        dbs.rollback()
+        flash(refusal_text(exc), "error")
+        return 409
+    dbs.commit()
+    if row.raised_limits_at is not None:
+        flash(_("Key %(p)s: the limit increase takes effect at %(t)s. Until then the stricter "
+                "of the old and the new limits applies.", p=row.prefix,
+                t=when(row.raised_limits_at)), "warning")
+    else:
+        flash(_("Key %(p)s: the new limits apply now.", p=row.prefix), "success")
+    return None
 
 
 @bp.route("/keys/<key_id>/rotate", methods=["GET", "POST"], endpoint="rotate_key")

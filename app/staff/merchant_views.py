@@ -15,7 +15,7 @@ from app.services.decisions import DecisionRefused, decide
 from app.staff import bp
 from app.staff.forms import DecisionForm, NoteForm
 from app.staff.merchant_page import load_page
-from app.staff.presenters import check_bars, network
+from app.staff.presenters import check_bars, key_limits, network
 from app.web.auth import require_user, web_actor
 from app.web.forms import EmptyForm
 
@@ -57,6 +57,7 @@ def merchant(merchant_id: str):
     page = load_page(db_session(), row, policy=active_policy(settings().policy_path), now=now)
     return render_template("staff/merchant.html", page=page, m=row, now=now,
                            bars=check_bars(page.assessment), network=network(page),
+                           key_limits=key_limits(page, now),
                            decision_form=DecisionForm(), note_form=NoteForm(),
                            empty_form=EmptyForm(), can_approve=current_user.role in
                            APPROVER_ROLES)

@@ -1,6 +1,9 @@
-"""Turn page data into the inline SVG charts of the merchant page."""
+"""Turn page data into what the merchant page shows beyond its rows: the inline SVG charts
+and each API key's limits."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 from flask import url_for
 from flask_babel import gettext as _
@@ -9,6 +12,7 @@ from markupsafe import Markup
 from app.models import Assessment
 from app.staff.merchant_page import MerchantPage
 from app.web.charts import Bar, Node, bar_chart, network_chart
+from app.web.key_limits import ShownLimits, shown_limits
 
 SHARE_LABELS = {"owner": "owner", "iban": "IBAN", "email": "e-mail", "phone": "phone",
                 "domain": "domain", "signup_ip": "IP", "website": "website"}
@@ -37,3 +41,9 @@ def network(page: MerchantPage) -> Markup | None:
               [SHARE_LABELS.get(s, s) for s in m.shares]) for m in linked[:16]]
     return network_chart(center, links, title=_("Merchants linked to %(n)s",
                                                 n=page.merchant.legal_name))
+
+
+def key_limits(page: MerchantPage, now: dt.datetime) -> dict[str, ShownLimits]:
+    """Each key's limits in force and its waiting increase, by key id (R-E5); read from the
+    key rows already loaded, so no query."""
+    return {key.id: shown_limits(key, now) for key in page.keys}

@@ -158,7 +158,7 @@ def test_revoke_needs_confirmation_and_stops_the_key(approved_user, db_session):
     assert _key(db_session).status == "revoked"
 
 
-@pytest.mark.parametrize("suffix", ["", "/rotate", "/revoke"])
+@pytest.mark.parametrize("suffix", ["", "/rotate", "/revoke", "/limits"])
 def test_another_merchants_key_is_not_found(approved_user, db_session, suffix):
     owner = approved_user("a@shop.example")
     create_key(owner)
@@ -171,11 +171,13 @@ def test_another_merchants_key_is_not_found(approved_user, db_session, suffix):
     resp = other.client.post(f"/portal/keys/{key.id}{suffix or ''}", data={
         "csrf_token": re.search(r'name="csrf_token" value="([^"]+)"', page).group(1),
         "confirm": "y", "code": other.code(), "ip_whitelist": "192.0.2.1",
-        "back_urls": "https://evil.example", "grace_hours": "1"})
+        "back_urls": "https://evil.example", "grace_hours": "1", "currency": "TRY",
+        "max_amount_per_tx": "1"})
     assert resp.status_code == 404
     unchanged = _key(db_session)
     assert unchanged.status == "active" and unchanged.rotated_to is None
     assert sorted(unchanged.ip_whitelist) == ["203.0.113.0/28", "203.0.113.10/32"]
+    assert unchanged.max_amount_per_tx is None
 
 
 def test_a_user_without_a_merchant_gets_404_on_merchant_pages(portal_user):
