@@ -8,6 +8,9 @@ Usage: ``python bench/verify.py [--part a|b|c|all] [--seconds 10] [--connections
     POST body). Throughput of ``POST /api/v1/verify`` (durable audit, group commit) as a ratio of
     ``POST /api/v1/bench/bare`` (``KYB_BENCH_ENDPOINTS=1``) on the same server in the same run,
     and p99 latency. Target ratio ≥ 0.8.
+    ``--breakdown`` serves ``/verify`` a second time against ``bench/echo_writer.py``, which
+    acknowledges without storing (the round trip apart from the database), and measures a bare
+    Unix-socket round trip between two processes on two cores and on one (the IPC floor).
 (c) Crash: load from client threads, ``kill -9`` of the whole server (master and workers)
     mid-load, restart; every allowed answer the client received must have its audit event
     (matched by ``audit_id``) and ``kybgate audit verify`` must pass.
@@ -237,14 +240,27 @@ def _server_processes(proc: subprocess.Popen) -> tuple[list[int], list[int]]:
 
 
 def part_b(env: dict[str, str], creds: dict[str, str], seconds: int, connections: int,
-           tmp: Path, audit_writer: bool = True) -> None:
+           tmp: Path, audit_writer: bool = True, echo: bool = False) -> None:
+    """``echo``: the workers talk to ``bench/echo_writer.py``, which acknowledges without
+    storing: what the round trip to a writer costs apart from the database (never a
+    deployment)."""
     workers = int(os.environ.get("BENCH_WORKERS", "2"))
+    echo_proc = None
+    if echo:
+        sock = tempfile.mkdtemp(prefix="kyb-echo-") + "/echo.sock"
+        echo_proc = subprocess.Popen([sys.executable, str(ROOT / "bench" / "echo_writer.py"),  # noqa: S603
+                                      sock])
+        while not os.path.exists(sock):
+            time.sleep(0.05)
+        env = {**env, "KYB_AUDIT_SOCKET": sock}
+        audit_writer = False
     threads = max(8, connections // workers)  # every connection in flight: group commit needs it
     # Each worker holds at most its share of wrk's keep-alive connections; otherwise the first
     # worker to wake can take them all and the run measures one worker (seen: 1,100 vs 2,900
     # req/s for the same bare endpoint).
     per_worker = max(1, connections // workers)
-    mode = "one audit writer process" if audit_writer else "an audit writer thread per worker"
+    mode = ("an echo writer that stores nothing (cost breakdown)" if echo else
+            "one audit writer process" if audit_writer else "an audit writer thread per worker")
     print(f"== (b) HTTP: kybgate serve, {workers} workers x {threads} threads "
           f"(at most {per_worker} connections each), {mode}; wrk -c{connections} -d{seconds}s")
     port = _free_port()
@@ -269,6 +285,9 @@ def part_b(env: dict[str, str], creds: dict[str, str], seconds: int, connections
         audited = _audit_count(env) - before
     finally:
         stop_server(proc)
+        if echo_proc is not None:
+            echo_proc.terminate()
+            echo_proc.wait(timeout=10)
         log = (tmp / "server.log").read_text(errors="replace")
         (ROOT / "instance").mkdir(exist_ok=True)
         (ROOT / "instance" / "bench-server.log").write_text(log)
@@ -290,6 +309,37 @@ def part_b(env: dict[str, str], creds: dict[str, str], seconds: int, connections
     print(f"verify/bare throughput ratio {verify / bare:.2f} (target >= 0.8); "
           f"verify p99 {min(r[1] for r in results['verify']):.1f} ms; "
           f"{audited} verification events committed ({_audit_reasons(env)})")
+
+
+def ipc_floor(rounds: int = 20_000) -> None:
+    """What one request/acknowledgement round trip over a Unix socket costs between two
+    processes, on different cores and on one core: the floor under any writer process."""
+    print("== IPC floor: 50-byte ping-pong over a Unix socket pair")
+    for label, cpus in (("two cores", None), ("one core", {0})):
+        script = (
+            "import os, socket, time, resource\n"
+            "a, b = socket.socketpair()\n"
+            "if os.fork() == 0:\n"
+            "    a.close()\n"
+            "    while (d := b.recv(100)):\n"
+            "        b.send(d)\n"
+            "    os._exit(0)\n"
+            "b.close()\n"
+            "r0 = resource.getrusage(resource.RUSAGE_SELF); t0 = time.perf_counter()\n"
+            f"for _ in range({rounds}):\n"
+            "    a.send(b'x' * 50); a.recv(100)\n"
+            "t = time.perf_counter() - t0; r1 = resource.getrusage(resource.RUSAGE_SELF)\n"
+            "a.close(); os.wait()\n"
+            "c = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+            "cpu = (r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime)\n"
+            f"print(t / {rounds} * 1e6, cpu / {rounds} * 1e6, "
+            f"(c.ru_utime + c.ru_stime) / {rounds} * 1e6)\n")
+        prefix = ["taskset", "-c", ",".join(map(str, cpus))] if cpus else []
+        out = subprocess.run([*prefix, sys.executable, "-c", script], capture_output=True,  # noqa: S603
+                             text=True, check=True).stdout.split()
+        wall, parent, child = map(float, out)
+        print(f"{label:<9} round trip {wall:6.1f} µs wall, CPU {parent:5.1f} µs sender + "
+              f"{child:5.1f} µs echo")
 
 
 # --- (c) -----------------------------------------------------------------------------------
@@ -357,6 +407,9 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--crash-after", type=float, default=3.0)
     parser.add_argument("--database-url", help="default: a temporary SQLite file")
+    parser.add_argument("--breakdown", action="store_true",
+                        help="(b) also serve /verify against an echo writer that acknowledges "
+                             "without storing, to separate the round trip from the database")
     parser.add_argument("--no-audit-writer", action="store_true",
                         help="(b) serve with a writer thread in each worker instead of the "
                              "host's writer process, for comparison")
@@ -375,6 +428,9 @@ def main() -> None:
         if args.part in {"b", "all"}:
             part_b(env, creds, args.seconds, args.connections, Path(tmp),
                    audit_writer=not args.no_audit_writer)
+            if args.breakdown:
+                part_b(env, creds, args.seconds, args.connections, Path(tmp), echo=True)
+                ipc_floor()
         if args.part in {"c", "all"}:
             part_c(env, creds, args.crash_after)
 
