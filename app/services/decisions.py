@@ -16,6 +16,8 @@ from app.audit.trail import Actor, record
 from app.models import Assessment, Decision, Merchant, MerchantStatus
 from app.services import hooks
 from app.services.notifications import notify_merchant
+from app.services.verification import merchant_caps
+from checks.policy import load_policy
 
 DECISIONS = ("approve", "approve_with_limits", "request_info", "reject", "suspend")
 # Which statuses each decision may start from.
@@ -115,6 +117,7 @@ def _apply(session: Session, merchant: Merchant, row: Decision, actor: Actor,
            now: dt.datetime) -> None:
     old = merchant.status
     new = RESULT_STATUS[row.decision]
+    caps_before = merchant_caps(merchant, load_policy())
     merchant.status = new
     if new == MerchantStatus.approved:
         merchant.activated_at = merchant.activated_at or now
@@ -131,6 +134,10 @@ def _apply(session: Session, merchant: Merchant, row: Decision, actor: Actor,
     if old != new:
         hooks.publish("status_changed", session=session, actor=actor, now=now,
                       merchant=merchant, old=old, new=new)
+    if new == MerchantStatus.approved:  # (re-)approved: its keys take any new caps at once
+        from app.services.key_blocking import announce_caps_change
+        announce_caps_change(session, merchant=merchant, actor=actor, now=now,
+                             before=caps_before, reason=f"decision_{row.decision}")
 
 
 def _audit(session: Session, actor: Actor, merchant: Merchant, row: Decision, *, stage: str,

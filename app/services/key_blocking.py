@@ -8,6 +8,11 @@
 
 Either way the change is audited and the merchant notified with the old and new values (R-E4),
 and ``keys_changed`` drops the cached key records in every process on commit.
+
+A change of the merchant's caps (a re-approval with other limits, a move between the low and
+medium tiers while it has no limits of its own) applies to its keys at once and is announced
+the same way (``keys.caps_changed``; SAMA 004 §15 d: the customer is told when a default limit
+is raised, and here also when it is lowered).
 """
 
 from __future__ import annotations
@@ -17,10 +22,13 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from api_keys.limits import MerchantCaps
 from app.audit.trail import Actor, record
 from app.models import ApiKey, Merchant, MerchantStatus
 from app.services import hooks
 from app.services.notifications import notify_merchant
+from app.services.verification import merchant_caps
+from checks.policy import load_policy
 
 
 def _key_ids(session: Session, merchant: Merchant) -> list[str]:
@@ -60,8 +68,52 @@ def on_status_changed(*, session: Session, actor: Actor, now: dt.datetime, merch
               reason=f"merchant_{new}")
 
 
+def caps_snapshot(caps: MerchantCaps) -> dict[str, str | None]:
+    """Caps as the audit trail and the merchant's notice show them."""
+    def amount(value: Any) -> str | None:
+        return None if value is None else f"{value.normalize():f}"
+    return {"currency": caps.currency, "per_transaction": amount(caps.per_transaction),
+            "daily": amount(caps.daily), "monthly": amount(caps.monthly), "source": caps.source}
+
+
+def _caps_words(before: MerchantCaps, after: MerchantCaps) -> str:
+    old, new = caps_snapshot(before), caps_snapshot(after)
+    parts = []
+    for name, label in (("per_transaction", "per transaction"), ("daily", "per day"),
+                        ("monthly", "per month")):
+        if old[name] != new[name] or old["currency"] != new["currency"]:
+            parts.append(f"{label} {old[name] or 'no limit'} {old['currency']} → "
+                         f"{new[name] or 'no limit'} {new['currency']}")
+    return "; ".join(parts)
+
+
+def announce_caps_change(session: Session, *, merchant: Merchant, before: MerchantCaps,
+                         actor: Actor, now: dt.datetime, reason: str) -> None:
+    """If the merchant's caps now differ from ``before``: audit, notify and drop the cached
+    key records, so the new caps apply to the next request."""
+    after = merchant_caps(merchant, load_policy())
+    change = _caps_words(before, after)
+    if not change:
+        return
+    raised = any(
+        (new is None and old is not None) or (new is not None and old is not None and new > old)
+        for old, new in ((before.per_transaction, after.per_transaction),
+                         (before.daily, after.daily), (before.monthly, after.monthly)))
+    _announce(session, merchant=merchant, actor=actor, now=now, action="keys.caps_changed",
+              before=caps_snapshot(before), after=caps_snapshot(after),
+              message=("Your payment limits were raised: " if raised else
+                       "Your payment limits changed: ") + change, reason=reason)
+
+
 def _tier_changed(session: Session, merchant: Merchant, old: str | None, new: str | None,
                   actor: Actor, now: dt.datetime) -> None:
+    if new != "high" and old != new and merchant.status == MerchantStatus.approved:
+        done = session.info.setdefault("kyb.caps_announced", set())
+        if (merchant.id, old, new) not in done:  # both tier hooks may fire for one change
+            done.add((merchant.id, old, new))
+            announce_caps_change(session, merchant=merchant, actor=actor, now=now,
+                                 before=merchant_caps(merchant, load_policy(), tier=old),
+                                 reason=f"tier_{new}")
     if new != "high" or old == "high":
         return
     done = session.info.setdefault("kyb.tier_blocked", set())

@@ -27,7 +27,7 @@ from sqlmodel import Session, select
 from api_keys import tokens
 from api_keys.backurls import SiteSet, parse_site
 from api_keys.cache import KeyRecordCache
-from api_keys.limits import MerchantCaps
+from api_keys.limits import MerchantCaps, convert
 from api_keys.results import Failure
 from api_keys.verification import Decision, KeyRecord, VerificationRequest, verify
 from api_keys.whitelist import IPAddress, NetworkSet
@@ -88,23 +88,39 @@ def merchant_active(session: Session, merchant: Merchant) -> bool:
                                                                                    merchant)
 
 
-def merchant_caps(merchant: Merchant, policy: Policy) -> MerchantCaps:
-    """The merchant's limits across its live keys (R-E5; SAMA 004 §15 c): those a reviewer set
-    when approving it, else the defaults of its risk tier in the policy (a merchant without a
-    tier yet gets the strictest tier's)."""
-    decided = merchant.limits or {}
-    amounts = {name: decided.get(name) for name in
-               ("max_amount_per_tx", "daily_amount", "monthly_amount")}
-    if any(value is not None for value in amounts.values()):
-        def amount(name: str) -> Decimal | None:
-            value = amounts[name]
-            return None if value is None else Decimal(str(value))
-        return MerchantCaps(str(decided.get("currency") or "TRY"), amount("max_amount_per_tx"),
-                            amount("daily_amount"), amount("monthly_amount"), "decision")
-    tier = merchant.tier if merchant.tier in policy.limits else "high"
+def merchant_caps(merchant: Merchant, policy: Policy, *, tier: str | None = None,
+                  limits: dict | None = None) -> MerchantCaps:
+    """The merchant's limits across its live keys (R-E5; SAMA 004 §15 c).
+
+    The defaults of its risk tier in the policy (a merchant without a tier yet gets the
+    strictest tier's), each replaced by the limit a reviewer set when approving it, if any
+    (converted to TRY at the policy's rate; a currency without a rate keeps the reviewer's
+    limits alone, in their currency). ``tier`` and ``limits`` override the merchant's own, to
+    compare before and after a change.
+    """
+    tier = tier or merchant.tier
+    tier = tier if tier in policy.limits else "high"
     defaults = policy.limits[tier]
-    return MerchantCaps("TRY", defaults.get("per_transaction_try"), defaults.get("daily_try"),
-                        defaults.get("monthly_try"), f"tier:{tier}")
+    caps = {"max_amount_per_tx": defaults.get("per_transaction_try"),
+            "daily_amount": defaults.get("daily_try"),
+            "monthly_amount": defaults.get("monthly_try")}
+    decided = {name: Decimal(str(value)) for name, value in
+               ((merchant.limits if limits is None else limits) or {}).items()
+               if name in caps and value is not None}
+    currency, source = "TRY", f"tier:{tier}"
+    if decided:
+        source = f"decision over tier:{tier}"
+        given = str(((merchant.limits if limits is None else limits) or {}).get("currency")
+                    or "TRY").upper()
+        converted = {name: convert(value, given, "TRY", policy.rates_to_try)
+                     for name, value in decided.items()}
+        if any(value is None for value in converted.values()):
+            currency, source = given, "decision"
+            caps = dict.fromkeys(caps)
+            converted = decided
+        caps.update(converted)
+    return MerchantCaps(currency, caps["max_amount_per_tx"], caps["daily_amount"],
+                        caps["monthly_amount"], source)
 
 
 def key_record(key: ApiKey, merchant: Merchant, active: bool,

@@ -177,3 +177,92 @@ def test_concurrent_requests_never_take_a_total_past_its_limit(app, api, db_sess
     assert _totals(app)[(f"merchant:{merchant_id}", day, "TRY")] == (Decimal("1000.00"), 10)
     stored = [e for e in _events(app) if e["decision"] == "allow"]
     assert len(stored) == 10
+
+
+def _notes(db_session, event: str) -> list:
+    from sqlmodel import select
+
+    from app.models import Notification
+    db_session.expire_all()
+    rows = list(db_session.exec(select(Notification).where(Notification.event == event)))
+    db_session.commit()  # end the read: SQLite's transactions take the write lock here
+    return rows
+
+
+def _caps_events(db_session) -> list:
+    from sqlmodel import select
+
+    from app.models import AuditEvent
+    db_session.expire_all()
+    rows = list(db_session.exec(select(AuditEvent).where(
+        AuditEvent.action == "keys.caps_changed").order_by(AuditEvent.seq)))
+    db_session.commit()  # end the read: SQLite's transactions take the write lock here
+    return rows
+
+
+def test_a_re_approval_with_lower_caps_applies_to_keys_at_once_and_is_announced(
+        app, api, db_session):
+    from app.models import Assessment
+    from tests.keys_support import add_approver
+    merchant_id = approved_merchant(api, db_session)
+    assessment = Assessment(merchant_id=merchant_id, policy_version="kyb-2026.11.1",
+                            policy_digest="0" * 64, score=10, tier="low",
+                            recommended_action="approve")
+    db_session.add(assessment)
+    merchant = db_session.get(Merchant, merchant_id)
+    merchant.latest_assessment_id = assessment.id
+    db_session.add(merchant)
+    db_session.commit()
+    approver = add_approver(db_session)
+    key = issue(api, merchant_id)
+    assert verify(api, key["token"], amount="30000", currency="TRY")["allowed"]  # tier:low
+    resp = api.post(f"/api/v1/merchants/{merchant_id}/decisions", json={
+        "decision": "suspend", "reason": "Chargebacks rising", "approver": approver})
+    assert resp.status_code == 201, resp.get_json()
+    resp = api.post(f"/api/v1/merchants/{merchant_id}/decisions", json={
+        "decision": "approve_with_limits", "reason": "Back, with a lower cap",
+        "approver": approver, "limits": {"max_amount_per_tx": "20000"}})
+    assert resp.status_code == 201, resp.get_json()
+    refused = verify(api, key["token"], amount="20000.01", currency="TRY")
+    assert refused["reason"] == "limit_exceeded"  # no wait for a cache to expire
+    assert verify(api, key["token"], amount="20000", currency="TRY")["allowed"]
+    (event,) = _caps_events(db_session)
+    assert event.details["before"]["per_transaction"] == "50000"
+    assert event.details["after"] == {"currency": "TRY", "per_transaction": "20000",
+                                      "daily": "250000", "monthly": None,
+                                      "source": "decision over tier:low"}
+    (note,) = _notes(db_session, "keys.caps_changed")
+    assert note.subject == ("Your payment limits changed: per transaction 50000 TRY → "
+                            "20000 TRY")
+    last = _events(app)[-2]
+    assert last["details"]["limit"] == ("merchant per-transaction limit 20000 TRY "
+                                        "(decision over tier:low)")
+
+
+def test_a_move_to_the_medium_tier_lowers_default_caps_and_back_raises_them(
+        app, api, db_session):
+    from app.audit.trail import Actor
+    from app.services import hooks
+    merchant_id = approved_merchant(api, db_session)
+    key = issue(api, merchant_id)
+
+    def move(old: str, new: str) -> None:
+        with app.app_context():  # the cache of this app's workers is dropped on commit
+            merchant = db_session.get(Merchant, merchant_id)
+            merchant.tier = new
+            hooks.tier_changed(db_session, merchant=merchant, old_tier=old, new_tier=new,
+                               assessment=None, actor=Actor("system:test"),
+                               now=dt.datetime.now(dt.UTC))
+            db_session.add(merchant)
+            db_session.commit()
+    move("low", "medium")
+    assert verify(api, key["token"], amount="20000.01", currency="TRY")["reason"] == \
+        "limit_exceeded"
+    move("medium", "low")
+    assert verify(api, key["token"], amount="20000.01", currency="TRY")["allowed"]
+    lowered, raised = _notes(db_session, "keys.caps_changed")
+    assert lowered.subject == ("Your payment limits changed: per transaction 50000 TRY → "
+                               "20000 TRY; per day 250000 TRY → 100000 TRY")
+    assert raised.subject.startswith("Your payment limits were raised: per transaction "
+                                     "20000 TRY → 50000 TRY")
+    assert [e.reason for e in _caps_events(db_session)] == ["tier_medium", "tier_low"]
