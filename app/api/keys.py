@@ -27,6 +27,7 @@ from app.extensions import db_session, settings
 from app.keys_feature import runtime
 from app.models import ApiKey, IdempotencyRecord, Merchant
 from app.services import keys as key_service
+from app.services.merchant_limits import CapUse, merchant_limits
 
 Entry = Annotated[str, StringConstraints(min_length=1, max_length=300)]
 Operation = Annotated[str, StringConstraints(min_length=1, max_length=40,
@@ -113,6 +114,30 @@ class KeyList(BaseModel):
     """Every key of a merchant."""
 
     items: list[KeyOut]
+
+
+class CapUseOut(BaseModel):
+    """A running total against its limit; amounts as exact decimal strings."""
+
+    period: Literal["day", "month"]
+    key: str  # "2026-11-22" / "2026-11" (UTC)
+    limit: str | None
+    spent: str
+    remaining: str | None
+    count: int
+    resets_at: dt.datetime
+
+
+class MerchantLimitsOut(BaseModel):
+    """The caps every live key of the merchant is judged against, and their use (R-E5)."""
+
+    merchant_id: str
+    currency: str
+    per_transaction: str | None
+    source: str
+    policy_version: str
+    day: CapUseOut
+    month: CapUseOut
 
 
 class FreezeOut(BaseModel):
@@ -275,6 +300,36 @@ def approve_ranges(key_id: str, body: ApproveIn, client_id: str):
     except (key_service.KeyRefused, key_service.KeyInputInvalid) as exc:
         raise _refused(exc) from exc
     return key_out(key, session.get(Merchant, key.merchant_id), now())
+
+
+def _amount(value: Decimal | None) -> str | None:
+    return None if value is None else f"{value.normalize():f}"
+
+
+def _use(use: CapUse, resets_at: dt.datetime) -> dict[str, Any]:
+    return {"period": use.period, "key": use.key, "limit": _amount(use.limit),
+            "spent": _amount(use.spent), "remaining": _amount(use.remaining),
+            "count": use.count, "resets_at": resets_at}
+
+
+@operation(bp, "/merchants/<merchant_id>/limits", "GET", scope="keys:read",
+           summary="A merchant's caps and their use today and this month",
+           response=MerchantLimitsOut, tags=("keys",), errors=(404,))
+def merchant_limits_view(merchant_id: str, client_id: str):
+    """The per-transaction, daily and monthly caps of the merchant's live keys (its tier's
+    defaults, each replaced by a reviewer's limit) and the totals they are judged against.
+    Totals are per UTC day and month; ``resets_at`` says when the next one starts."""
+    merchant = load_merchant(merchant_id)
+    at = now()
+    view = merchant_limits(db_session(), merchant, at)
+    day = at.astimezone(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    next_day = day + dt.timedelta(days=1)
+    next_month = (day.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+    return MerchantLimitsOut(
+        merchant_id=merchant.id, currency=view.caps.currency,
+        per_transaction=_amount(view.caps.per_transaction), source=view.caps.source,
+        policy_version=view.policy_version, day=_use(view.day, next_day),
+        month=_use(view.month, next_month)).model_dump(mode="json")
 
 
 def _freeze(merchant_id: str, frozen: bool) -> dict[str, Any]:

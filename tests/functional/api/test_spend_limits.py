@@ -266,3 +266,24 @@ def test_a_move_to_the_medium_tier_lowers_default_caps_and_back_raises_them(
     assert raised.subject.startswith("Your payment limits were raised: per transaction "
                                      "20000 TRY → 50000 TRY")
     assert [e.reason for e in _caps_events(db_session)] == ["tier_medium", "tier_low"]
+
+
+def test_the_limits_endpoint_shows_caps_and_what_is_used(app, api, db_session, make_api):
+    merchant_id = approved_merchant(api, db_session)
+    _set_limits(db_session, merchant_id, daily_amount="1000")
+    with freeze_time(ISSUED):
+        key = issue(api, merchant_id)
+    with freeze_time(T0):
+        assert verify(api, key["token"], amount="250.50", currency="TRY")["allowed"]
+        resp = api.get(f"/api/v1/merchants/{merchant_id}/limits")
+    assert resp.status_code == 200, resp.get_json()
+    assert resp.get_json() == {
+        "merchant_id": merchant_id, "currency": "TRY", "per_transaction": "50000",
+        "source": "decision over tier:low", "policy_version": "kyb-2026.11.1",
+        "day": {"period": "day", "key": "2026-03-02", "limit": "1000", "spent": "250.5",
+                "remaining": "749.5", "count": 1, "resets_at": "2026-03-03T00:00:00Z"},
+        "month": {"period": "month", "key": "2026-03", "limit": None, "spent": "250.5",
+                  "remaining": None, "count": 1, "resets_at": "2026-04-01T00:00:00Z"}}
+    assert api.get("/api/v1/merchants/mer_nope/limits").status_code == 404
+    assert make_api("merchants:read").get(
+        f"/api/v1/merchants/{merchant_id}/limits").status_code == 403
