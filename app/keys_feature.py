@@ -29,6 +29,7 @@ from app.audit.writer import AuditWriterClient
 from app.models import ApiKey
 from app.services import hooks
 from app.services.api_anomalies import AnomalyMonitor
+from app.services.assessments import active_policy
 from app.services.verification import Verifier
 
 log = logging.getLogger("kybgate.keys")
@@ -54,7 +55,8 @@ class KeysRuntime:
         self.redis_url = settings.redis_url
         ttl = 5.0 if self.redis_url else 1.0
         self.cache = KeyRecordCache(ttl_seconds=ttl, negative_ttl_seconds=min(ttl, 1.0))
-        self.monitor = AnomalyMonitor(reader, writer=writer)
+        policy = active_policy(settings.policy_path)  # KYB_POLICY: caps, rates, thresholds
+        self.monitor = AnomalyMonitor(reader, policy=policy, writer=writer)
         self.batcher: AuditBatcher | AuditWriterClient
         if settings.audit_socket:  # the host's audit writer process (``kybgate serve``)
             self.batcher = AuditWriterClient(settings.audit_socket,
@@ -66,7 +68,8 @@ class KeysRuntime:
         self.verifier = Verifier(
             engine=reader, peppers=Peppers(settings.token_peppers, settings.token_pepper_version),
             batcher=self.batcher, cache=self.cache, accept_test_keys=settings.accept_test_keys,
-            accept_live_keys=str(accept_live).strip().lower() in {"1", "true", "yes", "on"})
+            accept_live_keys=str(accept_live).strip().lower() in {"1", "true", "yes", "on"},
+            policy=policy)
         self._redis: Any = None
         self._listener_pid: int | None = None
         self._lock = threading.Lock()

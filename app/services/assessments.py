@@ -50,6 +50,17 @@ def active_policy(policy_path: str | None = None) -> Policy:
     return policy_from_file(policy_path or ACTIVE_POLICY_FILE)
 
 
+def current_policy() -> Policy:
+    """The app's active policy (``KYB_POLICY``) inside an app context, else the bundled one:
+    what assessments, verification caps and monitoring all apply."""
+    from flask import has_app_context
+
+    if has_app_context():
+        from app.extensions import settings
+        return active_policy(settings().policy_path)
+    return load_policy()
+
+
 def policy_by_version(version: str) -> Policy:
     """The published policy file of ``version``; ``PolicyError`` when it is not kept."""
     if not version or "/" in version or version.startswith("."):

@@ -15,9 +15,9 @@ from sqlmodel import Session, select
 from app.audit.trail import Actor, record
 from app.models import Assessment, Decision, Merchant, MerchantStatus
 from app.services import hooks
+from app.services.assessments import current_policy
 from app.services.notifications import notify_merchant
 from app.services.verification import merchant_caps
-from checks.policy import load_policy
 
 DECISIONS = ("approve", "approve_with_limits", "request_info", "reject", "suspend")
 # Which statuses each decision may start from.
@@ -117,7 +117,7 @@ def _apply(session: Session, merchant: Merchant, row: Decision, actor: Actor,
            now: dt.datetime) -> None:
     old = merchant.status
     new = RESULT_STATUS[row.decision]
-    caps_before = merchant_caps(merchant, load_policy())
+    caps_before = merchant_caps(merchant, current_policy())
     merchant.status = new
     if new == MerchantStatus.approved:
         merchant.activated_at = merchant.activated_at or now

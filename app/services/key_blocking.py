@@ -26,9 +26,9 @@ from api_keys.limits import MerchantCaps
 from app.audit.trail import Actor, record
 from app.models import ApiKey, Merchant, MerchantStatus
 from app.services import hooks
+from app.services.assessments import current_policy
 from app.services.notifications import notify_merchant
 from app.services.verification import merchant_caps
-from checks.policy import load_policy
 
 
 def _key_ids(session: Session, merchant: Merchant) -> list[str]:
@@ -91,7 +91,7 @@ def announce_caps_change(session: Session, *, merchant: Merchant, before: Mercha
                          actor: Actor, now: dt.datetime, reason: str) -> None:
     """If the merchant's caps now differ from ``before``: audit, notify and drop the cached
     key records, so the new caps apply to the next request."""
-    after = merchant_caps(merchant, load_policy())
+    after = merchant_caps(merchant, current_policy())
     change = _caps_words(before, after)
     if not change:
         return
@@ -112,7 +112,7 @@ def _tier_changed(session: Session, merchant: Merchant, old: str | None, new: st
         if (merchant.id, old, new) not in done:  # both tier hooks may fire for one change
             done.add((merchant.id, old, new))
             announce_caps_change(session, merchant=merchant, actor=actor, now=now,
-                                 before=merchant_caps(merchant, load_policy(), tier=old),
+                                 before=merchant_caps(merchant, current_policy(), tier=old),
                                  reason=f"tier_{new}")
     if new != "high" or old == "high":
         return

@@ -29,7 +29,7 @@ from app.audit.trail import Actor, record
 from app.models import ApiKey, Merchant, MerchantStatus, StaffUser
 from app.services import hooks
 from app.services.notifications import describe_changes, notify_merchant
-from checks.policy import Policy, load_policy
+from checks.policy import Policy
 
 APPROVER_ROLES = frozenset({"approver", "admin"})
 
@@ -70,7 +70,8 @@ class IssuedKey:
 
 
 def _policy(policy: Policy | None) -> Policy:
-    return policy or load_policy()
+    from app.services.assessments import current_policy
+    return policy or current_policy()
 
 
 def _whitelist(entries: list[str], environment: str) -> tuple[list[str], list[str]]:

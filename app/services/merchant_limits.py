@@ -15,8 +15,9 @@ from sqlmodel import Session, select
 
 from api_keys.limits import MerchantCaps, period_key
 from app.models import Merchant, SpendTotal
+from app.services.assessments import current_policy
 from app.services.verification import merchant_caps
-from checks.policy import Policy, load_policy
+from checks.policy import Policy
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ def merchant_limits(session: Session, merchant: Merchant, now: dt.datetime,
                     policy: Policy | None = None) -> MerchantLimits:
     """``merchant``'s caps and use at ``now``. The month's use is its monthly total when a
     monthly limit is kept, else the sum of the month's daily totals."""
-    policy = policy or load_policy()
+    policy = policy or current_policy()
     caps = merchant_caps(merchant, policy)
     day, month = period_key("day", now), period_key("month", now)
     rows = session.exec(select(SpendTotal).where(

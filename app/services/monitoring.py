@@ -26,6 +26,7 @@ from sqlmodel import Session, select
 
 from app.audit.trail import Actor, record
 from app.models import Alert, Merchant, Transaction
+from app.services.assessments import current_policy
 from app.services.hooks import subscribe
 from checks.monitoring import (
     Activity,
@@ -35,7 +36,7 @@ from checks.monitoring import (
     evaluate,
     lookback_days,
 )
-from checks.policy import Policy, load_policy
+from checks.policy import Policy
 
 log = logging.getLogger("kybgate.monitoring")
 TYPES = ("sale", "refund", "chargeback")
@@ -44,17 +45,6 @@ MAX_KEY = 200  # Alert.dedupe_key column length
 
 class AlertStateError(ValueError):
     """The alert cannot make this change (e.g. closing a closed alert)."""
-
-
-def current_policy() -> Policy:
-    """The app's active policy (``KYB_POLICY``) inside an app context, else the bundled one."""
-    from flask import has_app_context
-
-    if has_app_context():
-        from app.extensions import settings
-        from app.services.assessments import active_policy
-        return active_policy(settings().policy_path)
-    return load_policy()
 
 
 @subscribe("transactions_recorded")

@@ -36,8 +36,9 @@ from app.audit.spend import charges_to_details
 from app.audit.trail import Actor, EventDraft
 from app.models import ApiKey, Assessment, Merchant, MerchantStatus
 from app.models import Decision as DecisionRow
+from app.services.assessments import current_policy
 from app.services.keys import current_limits, raised_limits, wide_ranges
-from checks.policy import Policy, load_policy
+from checks.policy import Policy
 
 VERIFY_ACTION = "api.verify"
 APPROVALS = ("approve", "approve_with_limits")
@@ -126,8 +127,8 @@ def merchant_caps(merchant: Merchant, policy: Policy, *, tier: str | None = None
 def key_record(key: ApiKey, merchant: Merchant, active: bool,
                policy: Policy | None = None) -> KeyRecord:
     """The immutable record ``verify`` needs. Ranges broader than /24 or /48 count only once an
-    approver signed them off. A live key carries its merchant's caps (``policy``: the active
-    one by default); a test key moves no money and has none."""
+    approver signed them off. A live key carries its merchant's caps (``policy``: the app's
+    active one, ``KYB_POLICY``, by default); a test key moves no money and has none."""
     cidrs = list(key.ip_whitelist)
     if not key.wide_ranges_approved_by:
         wide = set(wide_ranges(cidrs))
@@ -141,7 +142,7 @@ def key_record(key: ApiKey, merchant: Merchant, active: bool,
         raised_from=key.raised_limits_at,
         expires_at=key.expires_at, revoked_at=key.revoked_at, grace_until=key.grace_until,
         frozen=merchant.frozen, merchant_active=active,
-        caps=(merchant_caps(merchant, policy or load_policy())
+        caps=(merchant_caps(merchant, policy or current_policy())
               if key.environment == "live" else None))
 
 
@@ -164,7 +165,7 @@ class Verifier:
                  cache: KeyRecordCache, accept_test_keys: bool, accept_live_keys: bool = True,
                  policy: Policy | None = None) -> None:
         self.engine = engine
-        self.policy = policy or load_policy()
+        self.policy = policy or current_policy()
         self.peppers = peppers
         self.batcher = batcher
         self.cache = cache

@@ -287,3 +287,31 @@ def test_the_limits_endpoint_shows_caps_and_what_is_used(app, api, db_session, m
     assert api.get("/api/v1/merchants/mer_nope/limits").status_code == 404
     assert make_api("merchants:read").get(
         f"/api/v1/merchants/{merchant_id}/limits").status_code == 403
+
+
+def test_caps_come_from_the_policy_the_app_runs_with(app, api, db_session, settings, tmp_path):
+    """``KYB_POLICY`` decides the caps for verification and the limits view alike."""
+    from pathlib import Path
+
+    from app import create_app
+    from app.keys_feature import close
+    from checks.policy import ACTIVE_POLICY_FILE
+    text = Path(ACTIVE_POLICY_FILE).read_text(encoding="utf-8")
+    text = text.replace('[limits.low]\nper_transaction_try = "50000"',
+                        '[limits.low]\nper_transaction_try = "100"')
+    text = text.replace('version = "kyb-2026.11.1"', 'version = "kyb-2026.11.1-strict"')
+    policy = tmp_path / "strict.toml"
+    policy.write_text(text, encoding="utf-8")
+    strict = create_app({"TESTING": True}, settings=settings.replace(policy_path=str(policy)))
+    try:
+        client = ApiClient(strict.test_client(), api.token, api.client_id, api.client_secret)
+        key = issue(client, approved_merchant(client, db_session))
+        assert verify(client, key["token"], amount="100", currency="TRY")["allowed"]
+        assert verify(client, key["token"], amount="100.01",
+                      currency="TRY")["reason"] == "limit_exceeded"
+        view = client.get(f"/api/v1/merchants/{key['merchant_id']}/limits").get_json()
+        assert (view["per_transaction"], view["policy_version"]) == (
+            "100", "kyb-2026.11.1-strict")
+    finally:
+        close(strict)
+        strict.extensions["kyb.engine"].dispose()
