@@ -24,6 +24,7 @@ from app.services import keys as key_service
 from app.web.auth import require_user, web_actor
 from app.web.filters import when
 from app.web.key_limits import shown_limits
+from app.web.merchant_caps import shown_caps
 
 # The services name list entries ``ip_whitelist[2]``; the form has one textarea per list.
 INPUTS = {"ip_whitelist": "ip_whitelist", "back_urls": "back_urls", "environment":
@@ -46,11 +47,13 @@ def _show_input_errors(form, exc: key_service.KeyInputInvalid) -> None:
 @bp.get("/keys", endpoint="keys")
 @require_user("merchant")
 def keys():
-    """The merchant's keys, their state and restrictions, and the kill switch."""
+    """The merchant's keys, their state and restrictions, the caps across its live keys with
+    today's and this month's use, and the kill switch."""
     merchant = own_merchant()
     rows = key_service.list_keys(db_session(), merchant=merchant)
     now = utcnow()
     return render_template("portal/keys.html", m=merchant, keys=rows, now=now,
+                           caps=shown_caps(db_session(), merchant, now),
                            state=lambda k: key_service.key_state(k, merchant, now))
 
 

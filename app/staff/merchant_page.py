@@ -1,6 +1,7 @@
 """Everything the merchant page shows, read in a fixed number of queries (no N+1): the
 application and its history, the latest assessment, decisions, linked merchants, turnover
-against the new-merchant caps (R-A4), transactions, keys, notes, alerts and audit events."""
+against the new-merchant caps (R-A4), API payments against the merchant's caps (R-E5),
+transactions, keys, notes, alerts and audit events."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ from app.models import (
     Transaction,
 )
 from app.services.ownership import find_shared_ownership
+from app.web.merchant_caps import ShownCaps, shown_caps
 from checks.policy import Policy
 
 PAGE_ROWS = 50
@@ -63,6 +65,7 @@ class MerchantPage:
     decisions: list[Decision] = field(default_factory=list)
     links: Any = None
     turnover: list[TurnoverWindow] = field(default_factory=list)
+    caps: ShownCaps | None = None
     transactions: list[Transaction] = field(default_factory=list)
     keys: list[ApiKey] = field(default_factory=list)
     notes: list[MerchantNote] = field(default_factory=list)
@@ -99,6 +102,7 @@ def load_page(session: Session, merchant: Merchant, *, policy: Policy,
                            .order_by(Decision.created_at.desc()).limit(PAGE_ROWS))
     page.links = find_shared_ownership(session, merchant=merchant)
     page.turnover = turnover_windows(session, merchant, policy, now)
+    page.caps = shown_caps(session, merchant, now)
     page.transactions = _rows(session, select(Transaction).where(Transaction.merchant_id == mid)
                               .order_by(Transaction.occurred_at.desc()).limit(PAGE_ROWS))
     page.keys = _rows(session, select(ApiKey).where(ApiKey.merchant_id == mid)
