@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from sqlmodel import func, select
 
 from app.audit.trail import verify_trail
-from app.models import Assessment, Decision, Merchant, StaffUser, Transaction
+from app.models import (
+    Alert,
+    Assessment,
+    AuditEvent,
+    Decision,
+    Merchant,
+    SpendTotal,
+    StaffUser,
+    Transaction,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -37,6 +48,18 @@ def test_demo_loads_assessed_and_decided_merchants_with_logins(app, db_session, 
     assert all(d.policy_version and d.reason for d in decisions)
     assert db_session.exec(select(func.count()).select_from(Transaction)).one() > 1000
     assert db_session.exec(select(func.count()).select_from(StaffUser)).one() == 4
+    # Today's API traffic went through the real verification path: a live key per approved
+    # merchant, allowed and refused answers in the chain, totals settled against the caps.
+    verdicts = dict(db_session.exec(select(AuditEvent.reason, func.count()).where(
+        AuditEvent.action == "api.verify").group_by(AuditEvent.reason)).all())
+    assert verdicts["ok"] > 300
+    assert {"ip_not_allowed", "back_url_mismatch", "limit_exceeded"} <= set(verdicts)
+    assert "API verifications today" in result.output
+    totals = db_session.exec(select(SpendTotal)).all()
+    assert sum(t.count for t in totals) == verdicts["ok"]
+    assert max(t.amount for t in totals) <= Decimal("250000")  # the low tier's daily cap
+    assert db_session.exec(select(func.count()).select_from(Alert).where(
+        Alert.scenario == "api_ip_many_customers")).one() == 1
     assert verify_trail(db_session).ok
     db_session.commit()  # end the read transaction: SQLite writers begin IMMEDIATE
     again = app.test_cli_runner().invoke(args=["demo", "--if-empty"])
