@@ -302,7 +302,7 @@ def part_b(env: dict[str, str], creds: dict[str, str], seconds: int, connections
                          f"{cpu_w:.2f} ms, writer {cpu_a:.2f} ms)"
                          for rps, p99, cpu_w, cpu_a in results[name])
         print(f"{name:<7} {runs}")
-    if batches:
+    if batches and not echo:
         events, count = map(int, batches[-1])
         print(f"audit writer: {events} events in {count} batches "
               f"({events / max(count, 1):.1f} per commit)")
