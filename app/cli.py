@@ -91,22 +91,67 @@ def audit_group() -> None:
     """The tamper-evident audit trail."""
 
 
+def default_anchor_file(config) -> str:
+    """``KYB_AUDIT_ANCHOR_FILE``, else ``audit-anchors.jsonl`` in the instance folder."""
+    return config.audit_anchor_file or os.path.join(config.instance_path, "audit-anchors.jsonl")
+
+
 @audit_group.command("verify")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@click.option("--anchors", "anchors_file", type=click.Path(dir_okay=False),
+              help="Anchor file to check the trail against (default: KYB_AUDIT_ANCHOR_FILE, "
+                   "else <instance folder>/audit-anchors.jsonl, if it exists).")
 @with_appcontext
-def audit_verify(as_json: bool) -> None:
-    """Recompute the hash chain; exit 1 naming the first bad event if anything was edited,
-    deleted, inserted or reordered."""
+def audit_verify(as_json: bool, anchors_file: str | None) -> None:
+    """Recompute the hash chain and check it against its anchors; exit 1 naming the first bad
+    event if anything was edited, deleted, inserted or reordered, or if anchored events are
+    gone (the trail was cut short) or changed."""
+    from app.audit.anchor import AnchorFileError, anchor_key, verify_anchors
     with session_scope(engine()) as session:
         report = verify_trail(session)
-    if report.ok:
-        emit(report.to_dict(), as_json, f"audit trail intact: {report.checked} events, "
-                                        f"head seq {report.head_seq} hash {report.head_hash}")
+    path = anchors_file or default_anchor_file(settings())
+    if anchors_file and not os.path.exists(anchors_file):
+        raise click.ClickException(f"no anchor file at {anchors_file}")
+    try:
+        anchors = verify_anchors(engine(), path, anchor_key(settings().secret_key))
+    except AnchorFileError as exc:
+        raise click.ClickException(str(exc)) from exc
+    data = {**report.to_dict(), "anchors_checked": anchors.checked,
+            "anchors_problem": anchors.problem}
+    if report.ok and anchors.ok:
+        emit(data, as_json, f"audit trail intact: {report.checked} events, head seq "
+                            f"{report.head_seq} hash {report.head_hash}; "
+                            f"{anchors.checked} anchors hold")
         return
-    emit(report.to_dict(), as_json,
-         f"AUDIT TRAIL BROKEN at seq {report.first_bad_seq} (event {report.first_bad_id}): "
-         f"{report.problem}. {report.checked} events before it verified.")
+    if not report.ok:
+        emit(data, as_json,
+             f"AUDIT TRAIL BROKEN at seq {report.first_bad_seq} (event {report.first_bad_id}): "
+             f"{report.problem}. {report.checked} events before it verified.")
+    else:
+        emit(data, as_json, f"AUDIT TRAIL BROKEN: {anchors.problem}. "
+                            f"{anchors.checked} anchors before it hold.")
     sys.exit(1)
+
+
+@audit_group.command("anchor")
+@click.option("--file", "anchors_file", type=click.Path(dir_okay=False),
+              help="Anchor file to append to (default: KYB_AUDIT_ANCHOR_FILE, else "
+                   "<instance folder>/audit-anchors.jsonl).")
+@with_appcontext
+def audit_anchor(anchors_file: str | None) -> None:
+    """Record the trail's head (seq and hash, signed) outside the database now, so that
+    cutting events off the end of the trail is caught by `kybgate audit verify`. The audit
+    writer does this every KYB_AUDIT_ANCHOR_SECONDS by itself."""
+    import datetime as dt
+
+    from app.audit.anchor import anchor_key, write_anchor
+    path = anchors_file or default_anchor_file(settings())
+    anchor = write_anchor(engine(), path, anchor_key(settings().secret_key),
+                          dt.datetime.now(dt.UTC), force=True)
+    if anchor is None:
+        click.echo("the audit trail is empty: nothing to anchor")
+        return
+    click.echo(f"anchored seq {anchor.seq} hash {anchor.hash} in {path}")
 
 
 @audit_group.command("export")
@@ -152,9 +197,14 @@ def audit_writer(socket_path: str | None, linger_ms: float, exit_with_parent: bo
     from app.audit.writer import run_writer
     from app.keys_feature import count_usage
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    from app.audit.anchor import Anchorer, anchor_key
     path = socket_path or default_audit_socket(settings())
     db = engine()
-    writer, checkpointer = db, None
+    writer, checkpointer, anchorer = db, None, None
+    if settings().audit_anchor_seconds > 0:
+        anchorer = Anchorer(db, default_anchor_file(settings()),
+                            anchor_key(settings().secret_key),
+                            settings().audit_anchor_seconds).start()
     if db.dialect.name == "sqlite":
         url = db.url.render_as_string(hide_password=False)
         writer = sqlite_writer_engine(url, autocheckpoint=False)
@@ -168,6 +218,8 @@ def audit_writer(socket_path: str | None, linger_ms: float, exit_with_parent: bo
     finally:
         if checkpointer is not None:
             checkpointer.stop()
+        if anchorer is not None:
+            anchorer.stop()  # a last anchor of what this writer committed
         if writer is not db:
             writer.dispose()
     click.echo(f"audit writer stopped: {server.events} events in {server.batches} batches")

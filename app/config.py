@@ -57,6 +57,8 @@ class Settings:
     policy_path: str | None = None
     smtp_url: str | None = None
     audit_socket: str | None = None
+    audit_anchor_file: str | None = None  # default: <instance>/audit-anchors.jsonl
+    audit_anchor_seconds: int = 60
     mail_from: str = "kybgate@localhost"
     max_body_bytes: int = 1024 * 1024
     session_minutes: int = 30
@@ -102,6 +104,8 @@ class Settings:
             policy_path=env.get("KYB_POLICY") or None,
             smtp_url=env.get("KYB_SMTP_URL") or None,
             audit_socket=env.get("KYB_AUDIT_SOCKET") or None,
+            audit_anchor_file=env.get("KYB_AUDIT_ANCHOR_FILE") or None,
+            audit_anchor_seconds=int(env.get("KYB_AUDIT_ANCHOR_SECONDS", "60")),
             mail_from=env.get("KYB_MAIL_FROM", "kybgate@localhost"),
             session_minutes=int(env.get("KYB_SESSION_MINUTES", "30")),
             instance_path=instance,

@@ -8,7 +8,9 @@ import csv
 import datetime as dt
 import io
 import json
+import time
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -320,3 +322,71 @@ def test_export_to_a_file(app, engine, chain, tmp_path):
     result = app.test_cli_runner().invoke(args=["audit", "export", "-o", str(out)])
     assert result.exit_code == 0
     assert len(out.read_text(encoding="utf-8").splitlines()) == len(_all_ids(engine))
+
+
+# --- anchors: the head kept outside the database ------------------------------------------
+
+def _anchor(app) -> str:
+    result = app.test_cli_runner().invoke(args=["audit", "anchor"])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def _anchor_file(app) -> Path:
+    return Path(app.extensions["kyb.settings"].instance_path) / "audit-anchors.jsonl"
+
+
+def test_cutting_the_tail_off_is_caught_by_an_anchor(app, engine, chain):
+    assert f"anchored seq {EVENTS} " in _anchor(app)
+    code, report = _verify(app)
+    assert (code, report["anchors_checked"]) == (0, 1)
+    _drop_guards(engine)
+    _sql(engine, "DELETE FROM audit_event WHERE seq > :s", s=EVENTS - 2)  # a valid, shorter chain
+    code, report = _verify(app)
+    assert code == 1 and report["ok"] is True  # the chain alone cannot tell
+    assert report["anchors_problem"].startswith(f"event seq {EVENTS}, anchored at ")
+    assert report["anchors_problem"].endswith("is gone: the trail was cut short")
+    code, text = _verify_text(app)
+    assert code == 1 and "AUDIT TRAIL BROKEN" in text and "cut short" in text
+
+
+def test_rewriting_the_tail_with_fresh_hashes_is_caught_by_an_anchor(app, engine, chain):
+    _anchor(app)
+    _drop_guards(engine)
+    head = _row(engine, EVENTS)
+    row = {**_typed(app, head), "reason": "ok", "decision": "allow"}
+    row["hash"] = event_hash(row)
+    _sql(engine, "UPDATE audit_event SET decision = 'allow', reason = 'ok', hash = :h "
+                 "WHERE seq = :s", h=row["hash"], s=EVENTS)
+    code, report = _verify(app)
+    assert code == 1 and report["ok"] is True
+    assert "no longer has the hash anchored" in report["anchors_problem"]
+
+
+def test_a_forged_anchor_is_refused_and_a_broken_file_named(app, chain):
+    _anchor(app)
+    file = _anchor_file(app)
+    line = json.loads(file.read_text().splitlines()[-1])
+    file.write_text(json.dumps({**line, "seq": 1}) + "\n")  # moved, but signed for another seq
+    code, report = _verify(app)
+    assert code == 1 and "bad signature" in report["anchors_problem"]
+    file.write_text("{not json\n")
+    result = app.test_cli_runner().invoke(args=["audit", "verify"])
+    assert result.exit_code == 1 and "line 1 is not an anchor" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_an_unchanged_head_is_anchored_once_by_the_writer_thread(app, engine, chain):
+    from app.audit.anchor import Anchorer, anchor_key, read_anchors
+    anchorer = Anchorer(engine, _anchor_file(app), anchor_key("k" * 32), interval=0.05).start()
+    time.sleep(0.3)
+    anchorer.stop()
+    anchors = read_anchors(_anchor_file(app))
+    assert [a.seq for a in anchors] == [EVENTS]  # written once, not every interval
+    assert anchors[0].valid(anchor_key("k" * 32)) and not anchors[0].valid(anchor_key("x" * 32))
+
+
+def test_verify_names_a_missing_anchor_file_given_on_the_command_line(app, chain, tmp_path):
+    result = app.test_cli_runner().invoke(args=["audit", "verify", "--anchors",
+                                                str(tmp_path / "nope.jsonl")])
+    assert result.exit_code == 1 and "no anchor file at" in result.output

@@ -53,7 +53,7 @@ def socket_path() -> Iterator[str]:
 
 def _env(settings) -> dict[str, str]:
     return {**os.environ, "KYB_ENV": "testing", "KYB_DATABASE_URL": settings.database_url,
-            "KYB_INSTANCE_PATH": settings.instance_path}
+            "KYB_INSTANCE_PATH": settings.instance_path, "KYB_SECRET_KEY": settings.secret_key}
 
 
 def start_writer(settings, path: str) -> subprocess.Popen:
@@ -213,6 +213,10 @@ def test_sigterm_commits_what_connected_workers_send_then_exits(app, settings, s
     assert proc.wait(timeout=10) == 0
     assert "2 events in" in proc.stdout.read()
     assert not os.path.exists(socket_path)
+    # On its way out the writer anchored the head it committed, outside the database.
+    from app.audit.anchor import anchor_key, read_anchors
+    (anchor,) = read_anchors(Path(settings.instance_path) / "audit-anchors.jsonl")
+    assert anchor.seq == 2 and anchor.valid(anchor_key(settings.secret_key))
 
 
 def test_socket_is_private_and_never_replaces_other_files(writer, socket_path, tmp_path):
