@@ -13,6 +13,7 @@ import shutil
 import sys
 
 import click
+import sqlalchemy as sa
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
@@ -295,7 +296,16 @@ def main() -> None:
     group = FlaskGroup(create_app=lambda: create_app(), add_default_commands=False,
                        help="kybgate: KYB onboarding and API-security control plane.")
     group.add_command(serve)
-    group.main(prog_name="kybgate")
+    try:
+        group.main(prog_name="kybgate")
+    except sa.exc.OperationalError as exc:
+        # No stack trace for a database that is missing, unreachable or not migrated.
+        reason = str(exc.orig).splitlines()[0] if exc.orig else exc.__class__.__name__
+        missing_table = "no such table" in reason or (
+            "relation" in reason and "does not exist" in reason)
+        hint = " — run `kybgate db upgrade` first" if missing_table else ""
+        click.echo(f"Error: the database refused the command: {reason}{hint}", err=True)
+        sys.exit(1)
 
 
 __all__ = ["cli_actor", "emit", "main", "register_cli", "utcnow", "current_app"]
