@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from app.api.framework import pydantic_problem
 
-# ``_limits`` is the API route's own LimitsIn → KeyLimits step; reusing it keeps one copy.
+# ``key_limits`` is the API route's own LimitsIn → KeyLimits step; reusing it keeps one copy.
 from app.api.keys import LimitsIn
 from app.api.keys import key_limits as key_limits_of
 from app.models import ApiKey
