@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal
 
 
@@ -110,6 +110,7 @@ class Charge:
     currency: str
     amount: Decimal
     limit: Decimal
+    key: str | None = None  # the day or month it counts in (``period_key``), fixed when decided
 
     def fits(self, spent: Decimal) -> bool:
         """Whether the total, at ``spent`` before this amount, stays within the limit.
@@ -130,15 +131,28 @@ def convert(amount: Decimal, currency: str | None, target: str,
     return (amount * rate / target_rate).quantize(Decimal("0.0001"))
 
 
-def period_key(period: str, at: datetime) -> str:
+def period_key(period: str, at: datetime, zone: tzinfo = UTC) -> str:
     """The running total an instant belongs to: ``2026-11-22`` (day) or ``2026-11`` (month),
-    in UTC."""
-    at = at.astimezone(UTC)
+    on the calendar of ``zone`` (the policy's ``limit_timezone``)."""
+    at = at.astimezone(zone)
     if period == "day":
         return f"{at:%Y-%m-%d}"
     if period == "month":
         return f"{at:%Y-%m}"
     raise ValueError(f"unknown period {period!r}")
+
+
+def next_period_start(period: str, at: datetime, zone: tzinfo = UTC) -> datetime:
+    """When the next running total of ``period`` starts after ``at``: the next local midnight,
+    or the 1st of next month at local midnight (aware, in ``zone``)."""
+    local = at.astimezone(zone)
+    if period == "day":
+        day = (local + timedelta(days=1)).date()
+    elif period == "month":
+        day = (local.replace(day=1) + timedelta(days=32)).date().replace(day=1)
+    else:
+        raise ValueError(f"unknown period {period!r}")
+    return datetime(day.year, day.month, day.day, tzinfo=zone)
 
 
 def in_force(current: Limits, raised: Limits | None, raised_from: datetime | None,

@@ -37,12 +37,12 @@ All time windows are half-open: a key works from ``activates_at`` inclusive unti
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal
 
 from api_keys.backurls import Site, SiteSet, site_allowed
-from api_keys.limits import Charge, Limits, MerchantCaps, convert, in_force
+from api_keys.limits import Charge, Limits, MerchantCaps, convert, in_force, period_key
 from api_keys.results import Failure
 from api_keys.tokens import ParsedToken, Peppers, parse, token_matches
 from api_keys.whitelist import IPAddress, NetworkSet, ip_allowed
@@ -211,11 +211,13 @@ def verify(
     accept_live_keys: bool = True,
     daily_spent: Decimal | None = None,
     rates: Mapping[str, Decimal] | None = None,
+    zone: tzinfo = UTC,
 ) -> Decision:
     """Decide on ``request`` with the stored ``record`` (None if no key has the token's id).
 
     ``now`` must be timezone-aware. ``rates`` (currency → caps' currency per unit, from the
-    policy) convert amounts for the merchant's caps. ``daily_spent``, if given, is the key's
+    policy) convert amounts for the merchant's caps; ``zone`` is the calendar of daily and
+    monthly totals (the policy's ``limit_timezone``). ``daily_spent``, if given, is the key's
     accepted amount so far today in the limits' currency, and the key's daily limit is judged
     here too. See the module docstring for the order of checks.
     """
@@ -239,7 +241,8 @@ def verify(
     refused, charges = _judge_limits(request, record, limits, rates, daily_spent)
     if refused is not None:
         return Decision(False, "limit_exceeded", *ids, limit=refused)
-    return Decision(True, "ok", *ids, charges=charges)
+    dated = tuple(replace(c, key=period_key(c.period, now, zone)) for c in charges)
+    return Decision(True, "ok", *ids, charges=dated)
 
 
 def rotation_grace_until(

@@ -140,6 +140,9 @@ class KeysPolicy:
 
     max_live_keys_per_merchant: int
     max_grace_seconds: int
+    # The calendar of daily and monthly limits: a day runs from 00:00 to 00:00 in this zone
+    # (optional ``[keys] limit_timezone``; UTC when the policy does not say).
+    limit_timezone: str = "UTC"
 
 
 @dataclass(frozen=True)
@@ -258,6 +261,8 @@ def _build(raw: dict[str, Any], *, digest: str, source: str) -> Policy:
         keys=KeysPolicy(
             max_live_keys_per_merchant=_int(raw, "keys.max_live_keys_per_merchant"),
             max_grace_seconds=_int(raw, "keys.max_grace_seconds"),
+            limit_timezone=(_timezone(raw, "keys.limit_timezone")
+                            if "limit_timezone" in raw.get("keys", {}) else "UTC"),
         ),
         alert_sla_hours=_int(raw, "alerts.sla_hours"),
         monitoring=_monitoring(raw),

@@ -120,7 +120,7 @@ class CapUseOut(BaseModel):
     """A running total against its limit; amounts as exact decimal strings."""
 
     period: Literal["day", "month"]
-    key: str  # "2026-11-22" / "2026-11" (UTC)
+    key: str  # "2026-11-22" / "2026-11" on the policy's calendar (``timezone``)
     limit: str | None
     spent: str
     remaining: str | None
@@ -136,6 +136,7 @@ class MerchantLimitsOut(BaseModel):
     per_transaction: str | None
     source: str
     policy_version: str
+    timezone: str  # days and months run from midnight to midnight in this zone
     day: CapUseOut
     month: CapUseOut
 
@@ -306,10 +307,10 @@ def _amount(value: Decimal | None) -> str | None:
     return None if value is None else f"{value.normalize():f}"
 
 
-def _use(use: CapUse, resets_at: dt.datetime) -> dict[str, Any]:
+def _use(use: CapUse) -> dict[str, Any]:
     return {"period": use.period, "key": use.key, "limit": _amount(use.limit),
             "spent": _amount(use.spent), "remaining": _amount(use.remaining),
-            "count": use.count, "resets_at": resets_at}
+            "count": use.count, "resets_at": use.resets_at}
 
 
 @operation(bp, "/merchants/<merchant_id>/limits", "GET", scope="keys:read",
@@ -318,18 +319,16 @@ def _use(use: CapUse, resets_at: dt.datetime) -> dict[str, Any]:
 def merchant_limits_view(merchant_id: str, client_id: str):
     """The per-transaction, daily and monthly caps of the merchant's live keys (its tier's
     defaults, each replaced by a reviewer's limit) and the totals they are judged against.
-    Totals are per UTC day and month; ``resets_at`` says when the next one starts."""
+    Totals are per day and month on the policy's calendar (``timezone``); ``resets_at`` says
+    when the next one starts."""
     merchant = load_merchant(merchant_id)
     at = now()
     view = merchant_limits(db_session(), merchant, at)
-    day = at.astimezone(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    next_day = day + dt.timedelta(days=1)
-    next_month = (day.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
     return MerchantLimitsOut(
         merchant_id=merchant.id, currency=view.caps.currency,
         per_transaction=_amount(view.caps.per_transaction), source=view.caps.source,
-        policy_version=view.policy_version, day=_use(view.day, next_day),
-        month=_use(view.month, next_month)).model_dump(mode="json")
+        policy_version=view.policy_version, timezone=view.timezone, day=_use(view.day),
+        month=_use(view.month)).model_dump(mode="json")
 
 
 def _freeze(merchant_id: str, frozen: bool) -> dict[str, Any]:

@@ -44,7 +44,8 @@ _SELECT = sa.select(_TABLE.c.subject, _TABLE.c.period, _TABLE.c.currency, _TABLE
 def charges_to_details(charges: Sequence[Charge]) -> list[dict[str, str]]:
     """Charges as the event's details hold them (amounts as exact strings)."""
     return [{"subject": c.subject, "period": c.period, "currency": c.currency,
-             "amount": format(c.amount, "f"), "limit": format(c.limit, "f")} for c in charges]
+             "amount": format(c.amount, "f"), "limit": format(c.limit, "f"),
+             **({"key": c.key} if c.key else {})} for c in charges]
 
 
 def _charges(draft: EventDraft) -> list[Charge] | None:
@@ -56,13 +57,20 @@ def _charges(draft: EventDraft) -> list[Charge] | None:
         return None
     try:
         charges = [Charge(str(c["subject"]), str(c["period"]), str(c["currency"]),
-                          Decimal(str(c["amount"])), Decimal(str(c["limit"]))) for c in raw]
+                          Decimal(str(c["amount"])), Decimal(str(c["limit"])),
+                          str(c["key"]) if c.get("key") else None) for c in raw]
     except (KeyError, TypeError, InvalidOperation):
         return []
     if any(c.period not in {"day", "month"} or not c.amount.is_finite() or c.amount < 0
            for c in charges):
         return []
     return charges
+
+
+def _total(charge: Charge, at: dt.datetime) -> Total:
+    """The running total a charge counts in: its own day or month (dated by the decision on
+    the policy's calendar), else the UTC one of the event."""
+    return (charge.subject, charge.key or period_key(charge.period, at), charge.currency)
 
 
 def _limit_words(charge: Charge) -> str:
@@ -82,9 +90,8 @@ def settle_charges(conn: sa.Connection, drafts: Sequence[EventDraft], now: dt.da
     if not any(p is not None for p in parsed):
         return list(drafts), [None] * len(drafts)
     at = [(d.at or now) for d in drafts]
-    wanted: set[Total] = {(c.subject, period_key(c.period, when), c.currency)
-                          for charges, when in zip(parsed, at, strict=True) if charges
-                          for c in charges}
+    wanted: set[Total] = {_total(c, when) for charges, when in zip(parsed, at, strict=True)
+                          if charges for c in charges}
     totals = _load(conn, wanted)
     touched: set[Total] = set()
     out: list[EventDraft] = []
@@ -94,7 +101,7 @@ def settle_charges(conn: sa.Connection, drafts: Sequence[EventDraft], now: dt.da
             out.append(draft)
             denied.append(None)
             continue
-        keys = [(c.subject, period_key(c.period, when), c.currency) for c in charges]
+        keys = [_total(c, when) for c in charges]
         spent = [totals.get(k, (Decimal(0), 0))[0] for k in keys]
         evidence = [{**entry, "spent": format(s.normalize(), "f")}
                     for entry, s in zip(charges_to_details(charges), spent, strict=True)]

@@ -10,10 +10,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
 
-from api_keys.limits import MerchantCaps, period_key
+from api_keys.limits import MerchantCaps, next_period_start, period_key
 from app.models import Merchant, SpendTotal
 from app.services.assessments import current_policy
 from app.services.verification import merchant_caps
@@ -25,10 +26,11 @@ class CapUse:
     """One running total against its limit (``limit`` None: no limit for the period)."""
 
     period: str  # "day" | "month"
-    key: str  # "2026-11-22" | "2026-11" (UTC)
+    key: str  # "2026-11-22" | "2026-11" on the policy's calendar
     limit: Decimal | None
     spent: Decimal
     count: int
+    resets_at: dt.datetime | None = None  # when the next total starts (local midnight)
 
     @property
     def remaining(self) -> Decimal | None:
@@ -50,6 +52,7 @@ class MerchantLimits:
     day: CapUse
     month: CapUse
     policy_version: str
+    timezone: str = "UTC"  # the calendar of the day and month (policy ``limit_timezone``)
 
 
 def merchant_limits(session: Session, merchant: Merchant, now: dt.datetime,
@@ -58,7 +61,8 @@ def merchant_limits(session: Session, merchant: Merchant, now: dt.datetime,
     monthly limit is kept, else the sum of the month's daily totals."""
     policy = policy or current_policy()
     caps = merchant_caps(merchant, policy)
-    day, month = period_key("day", now), period_key("month", now)
+    zone = ZoneInfo(policy.keys.limit_timezone)
+    day, month = period_key("day", now, zone), period_key("month", now, zone)
     rows = session.exec(select(SpendTotal).where(
         SpendTotal.subject == f"merchant:{merchant.id}", SpendTotal.currency == caps.currency,
         SpendTotal.period.startswith(month))).all()
@@ -74,9 +78,10 @@ def merchant_limits(session: Session, merchant: Merchant, now: dt.datetime,
     return MerchantLimits(
         caps=caps,
         day=CapUse("day", day, caps.daily, today.amount if today else Decimal(0),
-                   today.count if today else 0),
-        month=CapUse("month", month, caps.monthly, month_spent, month_count),
-        policy_version=policy.version)
+                   today.count if today else 0, next_period_start("day", now, zone)),
+        month=CapUse("month", month, caps.monthly, month_spent, month_count,
+                     next_period_start("month", now, zone)),
+        policy_version=policy.version, timezone=policy.keys.limit_timezone)
 
 
 __all__ = ["CapUse", "MerchantLimits", "merchant_limits"]

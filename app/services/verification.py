@@ -19,6 +19,7 @@ import datetime as dt
 import time
 from dataclasses import dataclass
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -166,6 +167,7 @@ class Verifier:
                  policy: Policy | None = None) -> None:
         self.engine = engine
         self.policy = policy or current_policy()
+        self.zone = ZoneInfo(self.policy.keys.limit_timezone)  # calendar of daily limits
         self.peppers = peppers
         self.batcher = batcher
         self.cache = cache
@@ -186,7 +188,7 @@ class Verifier:
         return verify(VerificationRequest(parsed, request.client_ip, request.site,
                                           request.operation, request.amount, request.currency),
                       record, now, self.peppers, self.accept_test_keys, self.accept_live_keys,
-                      rates=self.policy.rates_to_try)
+                      rates=self.policy.rates_to_try, zone=self.zone)
 
     def verify(self, request: VerificationInput, *, actor: Actor, now: dt.datetime,
                started: float) -> Verified:

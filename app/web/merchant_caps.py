@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
+from api_keys.limits import next_period_start
 from app.models import Merchant, MerchantStatus
 from app.services.merchant_limits import MerchantLimits, merchant_limits
 
@@ -58,13 +60,14 @@ def shown_caps(session: Session, merchant: Merchant, now: dt.datetime) -> ShownC
 
 
 def describe_caps(view: MerchantLimits, merchant: Merchant, now: dt.datetime) -> ShownCaps:
-    """What the pages show of ``view``: the sources of the caps and the next UTC day and
-    month, when the running totals start again from zero."""
+    """What the pages show of ``view``: the sources of the caps and the next day and month on
+    the policy's calendar, when the running totals start again from zero."""
     source = view.caps.source
     tier = source.rpartition("tier:")[2] if "tier:" in source else None
     decided = (merchant.limits or {}) if source.startswith("decision") else {}
     by_reviewer = frozenset(cap for cap, name in REVIEWER_FIELDS.items()
                             if decided.get(name) is not None)
-    day = now.astimezone(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    next_month = (day.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
-    return ShownCaps(view, tier, by_reviewer, day + dt.timedelta(days=1), next_month)
+    zone = ZoneInfo(view.timezone)
+    return ShownCaps(view, tier, by_reviewer,
+                     view.day.resets_at or next_period_start("day", now, zone),
+                     view.month.resets_at or next_period_start("month", now, zone))

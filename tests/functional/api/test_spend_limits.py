@@ -58,18 +58,21 @@ def _set_limits(db_session, merchant_id: str, **limits: str) -> None:
 def test_tier_defaults_cap_every_live_key_per_transaction(app, api, db_session):
     """A low-tier merchant's keys with no limits of their own still get the policy's
     50,000 TRY per transaction (``[limits.low]``); foreign currencies at the policy's rate."""
-    key = issue(api, approved_merchant(api, db_session))
-    assert verify(api, key["token"], amount="50000.00", currency="TRY")["allowed"]
-    over = verify(api, key["token"], amount="50000.01", currency="TRY")
-    assert over["reason"] == "limit_exceeded"
-    assert verify(api, key["token"], amount="1030.92", currency="EUR")["allowed"]  # 49,999.62
-    assert verify(api, key["token"], amount="1030.93",
-                  currency="EUR")["reason"] == "limit_exceeded"  # 50,000.11 TRY
+    merchant_id = approved_merchant(api, db_session)
+    with freeze_time(ISSUED):
+        key = issue(api, merchant_id)
+    with freeze_time(T0):
+        assert verify(api, key["token"], amount="50000.00", currency="TRY")["allowed"]
+        over = verify(api, key["token"], amount="50000.01", currency="TRY")
+        assert over["reason"] == "limit_exceeded"
+        assert verify(api, key["token"], amount="1030.92", currency="EUR")["allowed"]  # 49,999.62
+        assert verify(api, key["token"], amount="1030.93",
+                      currency="EUR")["reason"] == "limit_exceeded"  # 50,000.11 TRY
     events = _events(app)
     assert events[1]["details"]["limit"] == "merchant per-transaction limit 50000 TRY (tier:low)"
     assert events[0]["details"]["charges"][0] == {
-        "subject": f"merchant:{key['merchant_id']}", "period": "day", "currency": "TRY",
-        "amount": "50000.00", "limit": "250000", "spent": "0"}
+        "subject": f"merchant:{merchant_id}", "period": "day", "currency": "TRY",
+        "amount": "50000.00", "limit": "250000", "key": "2026-03-02", "spent": "0"}
 
 
 def test_merchant_daily_cap_spans_all_its_keys_and_resets_at_midnight_utc(app, api,
@@ -280,6 +283,7 @@ def test_the_limits_endpoint_shows_caps_and_what_is_used(app, api, db_session, m
     assert resp.get_json() == {
         "merchant_id": merchant_id, "currency": "TRY", "per_transaction": "50000",
         "source": "decision over tier:low", "policy_version": "kyb-2026.11.1",
+        "timezone": "UTC",
         "day": {"period": "day", "key": "2026-03-02", "limit": "1000", "spent": "250.5",
                 "remaining": "749.5", "count": 1, "resets_at": "2026-03-03T00:00:00Z"},
         "month": {"period": "month", "key": "2026-03", "limit": None, "spent": "250.5",
@@ -289,20 +293,34 @@ def test_the_limits_endpoint_shows_caps_and_what_is_used(app, api, db_session, m
         f"/api/v1/merchants/{merchant_id}/limits").status_code == 403
 
 
-def test_caps_come_from_the_policy_the_app_runs_with(app, api, db_session, settings, tmp_path):
-    """``KYB_POLICY`` decides the caps for verification and the limits view alike."""
+def _app_with_policy(settings, tmp_path, *replacements: tuple[str, str]):
+    """An app running a copy of the active policy with ``replacements`` applied."""
     from pathlib import Path
 
     from app import create_app
-    from app.keys_feature import close
     from checks.policy import ACTIVE_POLICY_FILE
     text = Path(ACTIVE_POLICY_FILE).read_text(encoding="utf-8")
-    text = text.replace('[limits.low]\nper_transaction_try = "50000"',
-                        '[limits.low]\nper_transaction_try = "100"')
-    text = text.replace('version = "kyb-2026.11.1"', 'version = "kyb-2026.11.1-strict"')
-    policy = tmp_path / "strict.toml"
+    for old, new in replacements:
+        assert old in text
+        text = text.replace(old, new, 1)
+    policy = tmp_path / "policy.toml"
     policy.write_text(text, encoding="utf-8")
-    strict = create_app({"TESTING": True}, settings=settings.replace(policy_path=str(policy)))
+    return create_app({"TESTING": True}, settings=settings.replace(policy_path=str(policy)))
+
+
+def _close(other) -> None:
+    from app.keys_feature import close
+    close(other)
+    other.extensions["kyb.engine"].dispose()
+
+
+def test_caps_come_from_the_policy_the_app_runs_with(app, api, db_session, settings, tmp_path):
+    """``KYB_POLICY`` decides the caps for verification and the limits view alike."""
+    strict = _app_with_policy(
+        settings, tmp_path,
+        ('[limits.low]\nper_transaction_try = "50000"',
+         '[limits.low]\nper_transaction_try = "100"'),
+        ('version = "kyb-2026.11.1"', 'version = "kyb-2026.11.1-strict"'))
     try:
         client = ApiClient(strict.test_client(), api.token, api.client_id, api.client_secret)
         key = issue(client, approved_merchant(client, db_session))
@@ -313,5 +331,37 @@ def test_caps_come_from_the_policy_the_app_runs_with(app, api, db_session, setti
         assert (view["per_transaction"], view["policy_version"]) == (
             "100", "kyb-2026.11.1-strict")
     finally:
-        close(strict)
-        strict.extensions["kyb.engine"].dispose()
+        _close(strict)
+
+
+def test_a_local_calendar_in_the_policy_resets_daily_caps_at_local_midnight(
+        app, api, db_session, settings, tmp_path):
+    """With ``[keys] limit_timezone = "Europe/Istanbul"`` (UTC+3) the day ends at 21:00 UTC:
+    a cap used up at 23:59:59 local time is fresh again one second later."""
+    local = _app_with_policy(settings, tmp_path, (
+        "max_grace_seconds = 86400",
+        'max_grace_seconds = 86400\nlimit_timezone = "Europe/Istanbul"'))
+    try:
+        client = ApiClient(local.test_client(), api.token, api.client_id, api.client_secret)
+        merchant_id = approved_merchant(client, db_session)
+        _set_limits(db_session, merchant_id, daily_amount="1000")
+        with freeze_time(ISSUED - dt.timedelta(hours=6)):
+            key = issue(client, merchant_id)
+        last_second = dt.datetime(2026, 3, 2, 20, 59, 59, tzinfo=dt.UTC)  # 23:59:59 local
+        with freeze_time(last_second):
+            assert verify(client, key["token"], amount="1000", currency="TRY")["allowed"]
+            assert verify(client, key["token"], amount="0.01",
+                          currency="TRY")["reason"] == "limit_exceeded"
+        with freeze_time(last_second + dt.timedelta(seconds=1)):  # 00:00:00 on 3 March
+            assert verify(client, key["token"], amount="1000", currency="TRY")["allowed"]
+            view = client.get(f"/api/v1/merchants/{merchant_id}/limits").get_json()
+        assert view["timezone"] == "Europe/Istanbul"
+        assert (view["day"]["key"], view["day"]["spent"]) == ("2026-03-03", "1000")
+        assert view["day"]["resets_at"] == "2026-03-04T00:00:00+03:00"
+        assert view["month"]["resets_at"] == "2026-04-01T00:00:00+03:00"
+        subject = f"merchant:{merchant_id}"
+        totals = _totals(app)
+        assert totals[(subject, "2026-03-02", "TRY")] == (Decimal("1000.00"), 1)
+        assert totals[(subject, "2026-03-03", "TRY")] == (Decimal("1000.00"), 1)
+    finally:
+        _close(local)

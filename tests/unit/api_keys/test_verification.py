@@ -68,8 +68,10 @@ def test_merchant_cap_per_transaction_just_under_at_and_over(make_key, now, pepp
     if reason == "ok":
         base = (amount * RATES[currency]).quantize(Decimal("0.0001"))
         assert decision.charges == (
-            Charge("merchant:m-1", "day", "TRY", base, Decimal("250000")),
-            Charge("merchant:m-1", "month", "TRY", base, Decimal("1000000")))
+            Charge("merchant:m-1", "day", "TRY", base, Decimal("250000"),
+                   period_key("day", now)),
+            Charge("merchant:m-1", "month", "TRY", base, Decimal("1000000"),
+                   period_key("month", now)))
     else:
         assert "merchant per-transaction limit 50000 TRY (tier:low)" == decision.limit or \
             "no exchange rate for ZWL" in decision.limit
@@ -119,7 +121,7 @@ def test_valid_request_is_allowed_and_names_the_key(make_key, now, peppers):
         True, "ok", record.key_id, "m-1")
     # The key's daily limit is a running total: checked and added when the event is stored.
     assert decision.charges == (Charge(f"key:{record.key_id}", "day", "TRY", Decimal("100.00"),
-                                       Decimal("5000.00")),)
+                                       Decimal("5000.00"), period_key("day", now)),)
     assert decision
 
 
@@ -374,6 +376,35 @@ def test_an_already_parsed_token_is_accepted_and_still_hmac_checked(make_key, no
     other_token, _ = make_key()
     assert decide(parse(token), record, now, peppers).reason == "ok"
     assert decide(parse(other_token), record, now, peppers).reason == "invalid_token"
+
+
+def test_charges_are_dated_on_the_policy_calendar(make_key, peppers):
+    """21:30 UTC on 31 March is already 1 April in Istanbul (UTC+3): with the policy's
+    ``limit_timezone`` the charges count in the new day and month."""
+    from zoneinfo import ZoneInfo
+    token, record = make_key(limits=Limits(), caps=CAPS)
+    late = datetime(2026, 3, 31, 21, 30, tzinfo=UTC)
+    utc = decide(token, record, late, peppers, rates=RATES)
+    local = decide(token, record, late, peppers, rates=RATES, zone=ZoneInfo("Europe/Istanbul"))
+    assert [c.key for c in utc.charges] == ["2026-03-31", "2026-03"]
+    assert [c.key for c in local.charges] == ["2026-04-01", "2026-04"]
+
+
+@pytest.mark.parametrize(("at", "zone", "day", "month"), [
+    ("2026-03-31T21:30:00+00:00", "UTC", "2026-04-01T00:00:00+00:00",
+     "2026-04-01T00:00:00+00:00"),
+    ("2026-03-31T21:30:00+00:00", "Europe/Istanbul", "2026-04-02T00:00:00+03:00",
+     "2026-05-01T00:00:00+03:00"),
+    ("2026-12-31T23:59:59+00:00", "UTC", "2027-01-01T00:00:00+00:00",
+     "2027-01-01T00:00:00+00:00"),
+])
+def test_next_period_start_is_local_midnight(at, zone, day, month):
+    from zoneinfo import ZoneInfo
+
+    from api_keys.limits import next_period_start
+    when, tz = datetime.fromisoformat(at), ZoneInfo(zone)
+    assert next_period_start("day", when, tz).isoformat() == day
+    assert next_period_start("month", when, tz).isoformat() == month
 
 
 def test_conversion_goes_through_the_base_currency():

@@ -32,8 +32,11 @@ def test_tier_defaults_with_today_and_the_month_summed_from_days(db_session):
     _total(db_session, merchant, "2026-10-31", "999", 9)  # last month: not counted
     view = merchant_limits(db_session, merchant, NOW)
     assert (view.caps.per_transaction, view.caps.source) == (Decimal("50000"), "tier:low")
-    assert view.day == CapUse("day", "2026-11-22", Decimal("250000"), Decimal("1250.50"), 3)
-    assert view.month == CapUse("month", "2026-11", None, Decimal("1350.50"), 4)
+    assert view.day == CapUse("day", "2026-11-22", Decimal("250000"), Decimal("1250.50"), 3,
+                              dt.datetime(2026, 11, 23, tzinfo=dt.UTC))
+    assert view.month == CapUse("month", "2026-11", None, Decimal("1350.50"), 4,
+                                dt.datetime(2026, 12, 1, tzinfo=dt.UTC))
+    assert view.timezone == "UTC"
     assert view.day.remaining == Decimal("248749.50")
     assert view.month.remaining is None and view.month.share is None
     assert view.policy_version == "kyb-2026.11.1"
@@ -45,7 +48,8 @@ def test_a_monthly_cap_reads_its_own_total_and_a_full_cap_shows_as_used_up(db_se
     _total(db_session, merchant, "2026-11", "1000", 7)
     _total(db_session, merchant, "2026-11-22", "500", 2)
     view = merchant_limits(db_session, merchant, NOW)
-    assert view.month == CapUse("month", "2026-11", Decimal("1000"), Decimal("1000.00"), 7)
+    assert view.month == CapUse("month", "2026-11", Decimal("1000"), Decimal("1000.00"), 7,
+                                dt.datetime(2026, 12, 1, tzinfo=dt.UTC))
     assert (view.day.remaining, view.day.share) == (Decimal("0"), 1.0)
     assert view.caps.source == "decision over tier:low"
 

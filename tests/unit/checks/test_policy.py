@@ -80,6 +80,8 @@ def test_policy_loads_from_an_explicit_path(tmp_path):
         ),
         ('TRY = "1"', 'TRY = "2"', "rates.to_try.TRY"),
         ("enabled = true", "enabled = 1", "checks.domain_age.enabled: expected true or false"),
+        ("max_grace_seconds = 86400", 'max_grace_seconds = 86400\nlimit_timezone = "Mars/Olympus"',
+         "keys.limit_timezone: expected an IANA time zone"),
     ],
 )
 def test_malformed_policy_names_the_bad_key(tmp_path, old, new, message):
@@ -107,3 +109,13 @@ def test_policy_is_frozen(policy):
         policy.version = "other"  # type: ignore[misc]
     with pytest.raises(TypeError):
         policy.raw["version"] = "other"  # type: ignore[index]
+
+
+def test_limit_calendar_is_utc_unless_the_policy_names_a_zone(tmp_path):
+    """R-E5: daily and monthly limits run on the policy's calendar (``[keys] limit_timezone``)."""
+    assert load_policy().keys.limit_timezone == "UTC"
+    path = tmp_path / "istanbul.toml"
+    path.write_text(TEXT.replace("max_grace_seconds = 86400",
+                                 'max_grace_seconds = 86400\nlimit_timezone = "Europe/Istanbul"',
+                                 1), encoding="utf-8")
+    assert load_policy(path).keys.limit_timezone == "Europe/Istanbul"
