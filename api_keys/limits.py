@@ -43,6 +43,11 @@ class Limits:
         return self.max_amount_per_tx is not None or self.daily_amount is not None
 
 
+def plain_amount(value: Decimal | None) -> str | None:
+    """``500`` rather than the stored ``500.0000``: as many decimals as carry value."""
+    return None if value is None else f"{value.normalize():f}"
+
+
 def _looser_amount(old: Decimal | None, new: Decimal | None) -> bool:
     return old is not None and (new is None or new > old)
 

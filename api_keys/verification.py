@@ -42,7 +42,15 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal
 
 from api_keys.backurls import Site, SiteSet, site_allowed
-from api_keys.limits import Charge, Limits, MerchantCaps, convert, in_force, period_key
+from api_keys.limits import (
+    Charge,
+    Limits,
+    MerchantCaps,
+    convert,
+    in_force,
+    period_key,
+    plain_amount,
+)
 from api_keys.results import Failure
 from api_keys.tokens import ParsedToken, Peppers, parse, token_matches
 from api_keys.whitelist import IPAddress, NetworkSet, ip_allowed
@@ -160,7 +168,7 @@ def _state_reason(record: KeyRecord, now: datetime) -> str | None:
 
 
 def _money(value: Decimal, currency: str | None) -> str:
-    return f"{value.normalize():f} {currency or ''}".strip()
+    return f"{plain_amount(value)} {currency or ''}".strip()
 
 
 def _judge_limits(request: VerificationRequest, record: KeyRecord, limits: Limits,

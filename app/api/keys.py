@@ -17,6 +17,7 @@ from flask import Response, g, request
 from pydantic import BaseModel, EmailStr, Field, StrictInt, StringConstraints
 from sqlmodel import select
 
+from api_keys.limits import plain_amount
 from app.api import bp
 from app.api.context import api_actor, now
 from app.api.framework import _canonical, operation
@@ -303,13 +304,9 @@ def approve_ranges(key_id: str, body: ApproveIn, client_id: str):
     return key_out(key, session.get(Merchant, key.merchant_id), now())
 
 
-def _amount(value: Decimal | None) -> str | None:
-    return None if value is None else f"{value.normalize():f}"
-
-
 def _use(use: CapUse) -> dict[str, Any]:
-    return {"period": use.period, "key": use.key, "limit": _amount(use.limit),
-            "spent": _amount(use.spent), "remaining": _amount(use.remaining),
+    return {"period": use.period, "key": use.key, "limit": plain_amount(use.limit),
+            "spent": plain_amount(use.spent), "remaining": plain_amount(use.remaining),
             "count": use.count, "resets_at": use.resets_at}
 
 
@@ -326,7 +323,7 @@ def merchant_limits_view(merchant_id: str, client_id: str):
     view = merchant_limits(db_session(), merchant, at)
     return MerchantLimitsOut(
         merchant_id=merchant.id, currency=view.caps.currency,
-        per_transaction=_amount(view.caps.per_transaction), source=view.caps.source,
+        per_transaction=plain_amount(view.caps.per_transaction), source=view.caps.source,
         policy_version=view.policy_version, timezone=view.timezone, day=_use(view.day),
         month=_use(view.month)).model_dump(mode="json")
 

@@ -27,7 +27,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from api_keys.limits import Charge, period_key
+from api_keys.limits import Charge, period_key, plain_amount
 from app.audit.trail import EventDraft
 from app.models import SpendTotal
 
@@ -76,7 +76,7 @@ def _total(charge: Charge, at: dt.datetime) -> Total:
 def _limit_words(charge: Charge) -> str:
     kind = charge.subject.split(":", 1)[0]
     period = "daily" if charge.period == "day" else "monthly"
-    return f"{kind} {period} limit {charge.limit.normalize():f} {charge.currency}"
+    return f"{kind} {period} limit {plain_amount(charge.limit)} {charge.currency}"
 
 
 def settle_charges(conn: sa.Connection, drafts: Sequence[EventDraft], now: dt.datetime
@@ -103,7 +103,7 @@ def settle_charges(conn: sa.Connection, drafts: Sequence[EventDraft], now: dt.da
             continue
         keys = [_total(c, when) for c in charges]
         spent = [totals.get(k, (Decimal(0), 0))[0] for k in keys]
-        evidence = [{**entry, "spent": format(s.normalize(), "f")}
+        evidence = [{**entry, "spent": plain_amount(s)}
                     for entry, s in zip(charges_to_details(charges), spent, strict=True)]
         refused = next((c for c, s in zip(charges, spent, strict=True) if not c.fits(s)), None)
         if refused is not None or not charges:

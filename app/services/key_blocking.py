@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from api_keys.limits import MerchantCaps
+from api_keys.limits import MerchantCaps, plain_amount
 from app.audit.trail import Actor, record
 from app.models import ApiKey, Merchant, MerchantStatus
 from app.services import hooks
@@ -70,10 +70,9 @@ def on_status_changed(*, session: Session, actor: Actor, now: dt.datetime, merch
 
 def caps_snapshot(caps: MerchantCaps) -> dict[str, str | None]:
     """Caps as the audit trail and the merchant's notice show them."""
-    def amount(value: Any) -> str | None:
-        return None if value is None else f"{value.normalize():f}"
-    return {"currency": caps.currency, "per_transaction": amount(caps.per_transaction),
-            "daily": amount(caps.daily), "monthly": amount(caps.monthly), "source": caps.source}
+    return {"currency": caps.currency, "per_transaction": plain_amount(caps.per_transaction),
+            "daily": plain_amount(caps.daily), "monthly": plain_amount(caps.monthly),
+            "source": caps.source}
 
 
 def _caps_words(before: MerchantCaps, after: MerchantCaps) -> str:

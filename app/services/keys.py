@@ -22,7 +22,7 @@ from sqlmodel import Session, select
 
 from api_keys import tokens
 from api_keys.backurls import InvalidBackUrls, parse_back_urls
-from api_keys.limits import Limits, loosens, strictest
+from api_keys.limits import Limits, loosens, plain_amount, strictest
 from api_keys.verification import activation_time, rotation_grace_until
 from api_keys.whitelist import APPROVAL_PREFIX, InvalidWhitelist, parse_whitelist
 from app.audit.trail import Actor, record
@@ -176,8 +176,9 @@ def raised_limits(key: ApiKey) -> Limits | None:
 
 
 def _limits_view(limits: Limits) -> dict[str, Any]:
-    return {"currency": limits.currency, "max_amount_per_tx": _money(limits.max_amount_per_tx),
-            "daily_amount": _money(limits.daily_amount),
+    return {"currency": limits.currency,
+            "max_amount_per_tx": plain_amount(limits.max_amount_per_tx),
+            "daily_amount": plain_amount(limits.daily_amount),
             "allowed_operations": sorted(limits.allowed_operations)
             if limits.allowed_operations else None}
 
@@ -215,11 +216,6 @@ def key_snapshot(key: ApiKey) -> dict[str, Any]:
             "limits": _limits_view(current_limits(key)),
             "limit_increase": None if key.raised_limits is None else {
                 "limits": dict(key.raised_limits), "effective_at": when(key.raised_limits_at)}}
-
-
-def _money(value: Decimal | None) -> str | None:
-    """``500`` rather than the stored ``500.0000``; as many decimals as carry value."""
-    return None if value is None else f"{value.normalize():f}"
 
 
 def _changed(session: Session, *, merchant: Merchant, key: ApiKey | None, action: str,
