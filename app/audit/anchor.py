@@ -30,8 +30,9 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from app.audit.trail import chain_head
+
 log = logging.getLogger("kybgate.audit.anchor")
-_HEAD_SQL = sa.text("SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1")
 _AT_SQL = sa.text("SELECT seq, hash FROM audit_event WHERE seq IN :seqs").bindparams(
     sa.bindparam("seqs", expanding=True))
 
@@ -96,14 +97,14 @@ def write_anchor(engine: Engine, path: str | os.PathLike[str], key: bytes, now: 
     """Append an anchor of the current head to ``path`` (fsynced) and log it; None when the
     trail is empty or, unless ``force``, the last anchor already holds this head."""
     with engine.connect() as conn:
-        row = conn.execute(_HEAD_SQL).first()
-    if row is None:
+        seq, digest = chain_head(conn)
+    if seq == 0:
         return None
     file = Path(path)
     last = _last_line(file)
-    if not force and last is not None and f'"seq":{int(row[0])},' in last:
+    if not force and last is not None and f'"seq":{seq},' in last:
         return None
-    anchor = Anchor.sign(key, int(row[0]), row[1], now)
+    anchor = Anchor.sign(key, seq, digest, now)
     file.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(file, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
     try:

@@ -124,12 +124,8 @@ def settle_charges(conn: sa.Connection, drafts: Sequence[EventDraft], now: dt.da
 
 
 def _load(conn: sa.Connection, wanted: set[Total]) -> dict[Total, tuple[Decimal, int]]:
-    if not wanted:
-        return {}
-    rows = conn.execute(_SELECT, {"subjects": sorted({w[0] for w in wanted}),
-                                  "periods": sorted({w[1] for w in wanted})})
-    return {(r.subject, r.period, r.currency): (r.amount, r.count) for r in rows
-            if (r.subject, r.period, r.currency) in wanted}
+    stored = spend_totals(conn, sorted({w[0] for w in wanted}), sorted({w[1] for w in wanted}))
+    return {total: value for total, value in stored.items() if total in wanted}
 
 
 _UPSERTS: dict[str, Any] = {}

@@ -80,7 +80,8 @@ def lock_chain(db: Session | sa.Connection) -> None:
         db.execute(_LOCK_SQL)
 
 
-def _head(db: Session | sa.Connection) -> tuple[int, str]:
+def chain_head(db: Session | sa.Connection) -> tuple[int, str]:
+    """The newest event's (seq, hash); (0, the genesis hash) for an empty trail."""
     # Plain SQL: this runs once per audit batch on the verification hot path, where compiling
     # an ORM select costs more than the indexed lookup itself.
     row = db.execute(_HEAD_SQL).first()
@@ -112,7 +113,7 @@ def chain_rows(db: Session | sa.Connection, drafts: Sequence[EventDraft], *,
     transaction ends."""
     if not locked:
         lock_chain(db)
-    seq, prev_hash = _head(db)
+    seq, prev_hash = chain_head(db)
     rows = []
     for draft in drafts:
         seq += 1

@@ -68,6 +68,5 @@ def describe_caps(view: MerchantLimits, merchant: Merchant, now: dt.datetime) ->
     by_reviewer = frozenset(cap for cap, name in REVIEWER_FIELDS.items()
                             if decided.get(name) is not None)
     zone = ZoneInfo(view.timezone)
-    return ShownCaps(view, tier, by_reviewer,
-                     view.day.resets_at or next_period_start("day", now, zone),
-                     view.month.resets_at or next_period_start("month", now, zone))
+    return ShownCaps(view, tier, by_reviewer, next_period_start("day", now, zone),
+                     next_period_start("month", now, zone))
