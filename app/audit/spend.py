@@ -154,7 +154,7 @@ def _save(conn: sa.Connection, totals: dict[Total, tuple[Decimal, int]], now: dt
 
 def spend_totals(conn: sa.Connection | Any, subjects: Sequence[str], periods: Sequence[str]
                  ) -> dict[Total, tuple[Decimal, int]]:
-    """The stored totals of ``subjects`` in ``periods`` (for pages and reports)."""
+    """The stored totals of ``subjects`` in ``periods`` (settlement, pages, reports)."""
     if not subjects or not periods:
         return {}
     rows = conn.execute(_SELECT, {"subjects": list(subjects), "periods": list(periods)})

@@ -90,15 +90,15 @@ def merchant_active(session: Session, merchant: Merchant) -> bool:
                                                                                    merchant)
 
 
-def merchant_caps(merchant: Merchant, policy: Policy, *, tier: str | None = None,
-                  limits: dict | None = None) -> MerchantCaps:
+def merchant_caps(merchant: Merchant, policy: Policy, *, tier: str | None = None
+                  ) -> MerchantCaps:
     """The merchant's limits across its live keys (R-E5; SAMA 004 §15 c).
 
     The defaults of its risk tier in the policy (a merchant without a tier yet gets the
     strictest tier's), each replaced by the limit a reviewer set when approving it, if any
     (converted to TRY at the policy's rate; a currency without a rate keeps the reviewer's
-    limits alone, in their currency). ``tier`` and ``limits`` override the merchant's own, to
-    compare before and after a change.
+    limits alone, in their currency). ``tier`` overrides the merchant's own, to compare
+    before and after a move between tiers.
     """
     tier = tier or merchant.tier
     tier = tier if tier in policy.limits else "high"
@@ -106,14 +106,13 @@ def merchant_caps(merchant: Merchant, policy: Policy, *, tier: str | None = None
     caps = {"max_amount_per_tx": defaults.get("per_transaction_try"),
             "daily_amount": defaults.get("daily_try"),
             "monthly_amount": defaults.get("monthly_try")}
-    decided = {name: Decimal(str(value)) for name, value in
-               ((merchant.limits if limits is None else limits) or {}).items()
+    reviewed = merchant.limits or {}
+    decided = {name: Decimal(str(value)) for name, value in reviewed.items()
                if name in caps and value is not None}
     currency, source = "TRY", f"tier:{tier}"
     if decided:
         source = f"decision over tier:{tier}"
-        given = str(((merchant.limits if limits is None else limits) or {}).get("currency")
-                    or "TRY").upper()
+        given = str(reviewed.get("currency") or "TRY").upper()
         converted = {name: convert(value, given, "TRY", policy.rates_to_try)
                      for name, value in decided.items()}
         if any(value is None for value in converted.values()):
