@@ -8,6 +8,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
+from app.crypto.sealed import SealedText
 from app.models.base import created_field, id_field, json_field, money_field, when_field
 
 
@@ -35,6 +36,18 @@ class Transaction(SQLModel, table=True):
     client_ip: str | None = Field(default=None, max_length=45)
     description: str | None = Field(default=None, max_length=500)
     created_at: dt.datetime = created_field()
+    # The payment account behind the transaction (R-C10), when the caller sends it. The
+    # account's e-mail and phone are kept only as keyed HMAC digests, and the phone's country.
+    account_ref: str | None = Field(default=None, max_length=120)
+    account_opened_at: dt.datetime | None = when_field()
+    account_type: str | None = Field(default=None, max_length=10)
+    account_holder_birth_year: int | None = None
+    counterparty_ref: str | None = Field(default=None, max_length=120)
+    account_email_hash: str | None = Field(default=None, max_length=64, index=True)
+    account_phone_hash: str | None = Field(default=None, max_length=64, index=True)
+    phone_country: str | None = Field(default=None, max_length=2)
+    ip_country: str | None = Field(default=None, max_length=2)
+    device_id: str | None = Field(default=None, max_length=120, index=True)  # payer device, R-E2
 
 
 class Notification(SQLModel, table=True):
@@ -57,6 +70,9 @@ class Notification(SQLModel, table=True):
     sent_at: dt.datetime | None = when_field()
     attempts: int = 0
     last_error: str | None = Field(default=None, max_length=500)
+    # A merchant's notice: the full recipient, body and payload sealed (``recipient`` holds a
+    # mask, ``payload`` and ``body`` the personal values masked; app.services.sealed_notices).
+    content_sealed: str | None = Field(default=None, sa_type=SealedText)
 
 
 class IdempotencyRecord(SQLModel, table=True):

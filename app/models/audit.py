@@ -22,6 +22,8 @@ class AuditEvent(SQLModel, table=True):
         # migration 0002_keys: per-key daily spend and per-IP / per-customer anomaly counts
         sa.Index("ix_audit_key_at", "key_id", "at"),
         sa.Index("ix_audit_merchant_ip_at", "merchant_id", "source_ip", "at"),
+        # migration 0012: STR anchors and case timelines look events up by what they target
+        sa.Index("ix_audit_merchant_target", "merchant_id", "target_id"),
     )
 
     id: str = Field(primary_key=True, max_length=40)
@@ -51,3 +53,16 @@ class AuditEvent(SQLModel, table=True):
     # Two more b-trees keyed by random hashes doubled the cost of every append.
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
+
+
+class AuditJournal(SQLModel, table=True):
+    """How far the host's audit writer has shipped one worker journal into the chain
+    (``app.dataplane.shipper``): moved in the transaction that stores the events, so each
+    journalled event is chained exactly once. The row goes with its file."""
+
+    __tablename__ = "audit_journal"
+
+    name: str = Field(primary_key=True, max_length=80)
+    position: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False, default=0))
+    events: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False, default=0))
+    updated_at: dt.datetime = created_field()

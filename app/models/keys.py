@@ -65,3 +65,23 @@ class SpendTotal(SQLModel, table=True):
     amount: Decimal = money_field(nullable=False)
     count: int = 0
     updated_at: dt.datetime = created_field()
+
+
+class SpendLease(SQLModel, table=True):
+    """How much of one running total's limit the hosts have taken, in all (R-E5; SAMA 004
+    §15 g; issue #14 item 3): one row per subject, period key and currency, like
+    :class:`SpendTotal`.
+
+    Each host charges from a slice it leased (``app.dataplane.spend``); a lease is granted by a
+    conditional update that never takes ``leased`` past the charge's limit, and a host gives
+    back what it did not spend. So the hosts together can never accept more than the limit.
+    Seeded, when the row is created, with the period's settled ``spend_total``.
+    """
+
+    __tablename__ = "spend_lease"
+
+    subject: str = Field(primary_key=True, max_length=60)
+    period: str = Field(primary_key=True, max_length=10)
+    currency: str = Field(primary_key=True, max_length=3)
+    leased: Decimal = money_field(nullable=False)
+    updated_at: dt.datetime = created_field()

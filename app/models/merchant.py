@@ -9,6 +9,8 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
+from app.crypto.sealed import SealedText
+from app.db import utcnow
 from app.models.base import created_field, id_field, json_field, money_field, when_field
 
 
@@ -42,8 +44,10 @@ class Merchant(SQLModel, table=True):
     sector: str | None = Field(default=None, max_length=4)
     website: str | None = Field(default=None, max_length=500)
     website_domain: str | None = Field(default=None, max_length=255, index=True)
-    email: str | None = Field(default=None, max_length=320)
-    phone: str | None = Field(default=None, max_length=32)
+    # The contact e-mail and phone are a natural person's data: sealed like a person's fields
+    # (bound to this row), opened only through ``app.services.personal_data`` (R-D7, R-B4).
+    email_sealed: str | None = Field(default=None, sa_type=SealedText)
+    phone_sealed: str | None = Field(default=None, sa_type=SealedText)
     iban: str | None = Field(default=None, max_length=34)
     expected_turnover_amount: Decimal | None = money_field()
     expected_turnover_currency: str | None = Field(default=None, max_length=3)
@@ -57,27 +61,51 @@ class Merchant(SQLModel, table=True):
     frozen_at: dt.datetime | None = when_field()
     activated_at: dt.datetime | None = when_field()
     latest_assessment_id: str | None = Field(default=None, max_length=40)
+    # When the relationship ended (status rejected or suspended; cleared when approved again)
+    # and when retention erased its personal data (R-D7, ``app.services.retention``).
+    relationship_ended_at: dt.datetime | None = when_field(index=True)
+    personal_data_erased_at: dt.datetime | None = when_field()
     limits: dict = json_field()
     created_by: str = Field(default="system", max_length=120)
     created_at: dt.datetime = created_field()
     updated_at: dt.datetime = created_field()
 
 
+ENDED_STATUSES = (MerchantStatus.rejected, MerchantStatus.suspended)
+
+
+@sa.event.listens_for(Merchant.status, "set")
+def _relationship_end(merchant: Merchant, value: str, old: object, _initiator: object) -> None:
+    """Stamp when a merchant's relationship ends, whichever service changes its status: the
+    retention period counts from there (R-D7)."""
+    if value == old:
+        return
+    if value in ENDED_STATUSES:
+        merchant.relationship_ended_at = utcnow()
+    else:
+        merchant.relationship_ended_at = None
+
+
 class Person(SQLModel, table=True):
-    """A natural person who owns or directs merchants. The national id is kept only as a keyed
-    hash (to link the same person across merchants) and a masked form for display (R-D7)."""
+    """A natural person who owns or directs merchants (R-D7, R-B4). Name, birth date and full
+    national id are sealed (AES-GCM under ``KYB_DATA_KEYS``, bound to this row and field); the
+    lookups that link the same person across merchants use keyed blind indexes, and the
+    national id is shown masked. A purged person keeps only a tombstone (``erased_at``)."""
 
     __tablename__ = "person"
-    __table_args__ = (sa.Index("ix_person_name_birth", "name_key", "birth_date"),)
+    __table_args__ = (sa.Index("ix_person_name_birth", "name_birth_index"),)
 
     id: str = id_field("per")
-    full_name: str = Field(max_length=300)
-    name_key: str = Field(max_length=300)
-    national_id_hash: str | None = Field(default=None, max_length=64, index=True)
+    full_name_sealed: str | None = Field(default=None, sa_type=SealedText)
+    birth_date_sealed: str | None = Field(default=None, sa_type=SealedText)
+    national_id_sealed: str | None = Field(default=None, sa_type=SealedText)
+    name_index: str | None = Field(default=None, max_length=64)
+    name_birth_index: str | None = Field(default=None, max_length=64)
+    national_id_index: str | None = Field(default=None, max_length=64, index=True)
     national_id_masked: str | None = Field(default=None, max_length=40)
-    birth_date: dt.date | None = None
     nationality: str | None = Field(default=None, max_length=2)
     created_at: dt.datetime = created_field()
+    erased_at: dt.datetime | None = when_field()
 
 
 class Ownership(SQLModel, table=True):
@@ -113,7 +141,11 @@ class BankAccount(SQLModel, table=True):
 
 
 class ContactPoint(SQLModel, table=True):
-    """An e-mail, phone, website domain or signup IP of a merchant, normalised for linking."""
+    """An e-mail, phone, website domain or signup IP of a merchant, normalised for linking.
+
+    An e-mail or phone is sealed (``value_sealed``, bound to this row) and linked through a
+    keyed blind index in ``value_key``; ``value`` then holds only a mask. Websites, domains and
+    sign-up IPs are in clear (``app.services.personal_data.new_contact_point``)."""
 
     __tablename__ = "contact_point"
     __table_args__ = (sa.Index("ix_contact_kind_value", "kind", "value_key"),)
@@ -123,6 +155,7 @@ class ContactPoint(SQLModel, table=True):
     kind: str = Field(max_length=20)  # email | phone | website | domain | signup_ip
     value: str = Field(max_length=500)
     value_key: str = Field(max_length=500)
+    value_sealed: str | None = Field(default=None, sa_type=SealedText)
     added_at: dt.datetime = created_field()
     removed_at: dt.datetime | None = when_field()
 

@@ -7,14 +7,21 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
+from app.crypto.sealed import SealedText
 from app.models.base import created_field, id_field, json_field, when_field
 
 
 class Assessment(SQLModel, table=True):
-    """A stored risk assessment with its policy version and exact input snapshot (R-D4)."""
+    """A stored risk assessment with its policy version and exact input snapshot (R-D4).
+
+    Check evidence, explanations and reasons name owners, birth dates, e-mails and phones, so
+    they are sealed (``checks_sealed``; ``checks`` keeps each check's code, status and points
+    in clear), as are the snapshot's personal facts (``snapshot_sealed``; ``input_snapshot``
+    keeps the rest): :mod:`app.services.sealed_assessments` seals and opens them (R-D7)."""
 
     __tablename__ = "assessment"
-    __table_args__ = (sa.Index("ix_assessment_merchant_created", "merchant_id", "created_at"),)
+    __table_args__ = (sa.Index("ix_assessment_merchant_created", "merchant_id", "created_at"),
+                      sa.Index("ix_assessment_expires_at", "expires_at"))
 
     id: str = id_field("asm")
     merchant_id: str = Field(foreign_key="merchant.id", max_length=40)
@@ -26,9 +33,14 @@ class Assessment(SQLModel, table=True):
     checks: list = json_field(default_factory=list)
     reasons: list = json_field(default_factory=list)
     input_snapshot: dict = json_field()
+    checks_sealed: str | None = Field(default=None, sa_type=SealedText)
+    snapshot_sealed: str | None = Field(default=None, sa_type=SealedText)
     trigger: str = Field(default="manual", max_length=60)
     created_by: str = Field(default="system", max_length=120)
     created_at: dt.datetime = created_field()
+    # When the scheduler re-runs it (the policy's TTL for its tier, R-D1); None: never. A
+    # renewal claims the assessment by moving this forward by the policy's lease.
+    expires_at: dt.datetime | None = when_field()
 
 
 class Decision(SQLModel, table=True):
@@ -64,12 +76,22 @@ class Alert(SQLModel, table=True):
     scenario: str = Field(max_length=60)
     severity: str = Field(default="medium", max_length=10)
     summary: str = Field(max_length=500)
+    # The summary's English template and values (``checks.wording``): the console writes it in
+    # the reader's language. ``None`` for alerts opened before summaries kept their template.
+    summary_wording: dict | None = Field(default=None, sa_type=sa.JSON, nullable=True)
     details: dict = json_field()
     dedupe_key: str = Field(max_length=200, unique=True)
-    status: str = Field(default="open", max_length=20)  # open | closed
+    status: str = Field(default="open", max_length=20)  # open | in_review | closed
     assignee: str | None = Field(default=None, max_length=120)
+    # The earliest transaction or API call behind the alert; the 3-hour clock runs from it.
+    occurred_at: dt.datetime | None = when_field()
     opened_at: dt.datetime = created_field()
     due_at: dt.datetime = created_field()
+    escalated_at: dt.datetime | None = when_field()
+    case_id: str | None = Field(default=None, foreign_key="case_file.id", index=True,
+                                max_length=40)
+    disposition: str | None = Field(default=None, max_length=20)
+    closed_by: str | None = Field(default=None, max_length=120)
     closed_at: dt.datetime | None = when_field()
     resolution: str | None = Field(default=None, max_length=500)
 
@@ -89,6 +111,18 @@ class BlacklistEntry(SQLModel, table=True):
     added_at: dt.datetime = created_field()
     removed_at: dt.datetime | None = when_field()
     removed_by: str | None = Field(default=None, max_length=120)
+
+
+class BlacklistState(SQLModel, table=True):
+    """The blacklist's change counter (one row): every add or removal increments
+    ``generation`` in its own transaction, so each process can tell with one cheap read
+    whether its in-memory index (``app.services.blacklist_index``) is still current."""
+
+    __tablename__ = "blacklist_state"
+
+    id: int = Field(default=1, primary_key=True)
+    generation: int = Field(default=0, sa_type=sa.BigInteger, nullable=False)
+    changed_at: dt.datetime | None = when_field()
 
 
 class ScreeningList(SQLModel, table=True):

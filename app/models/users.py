@@ -7,6 +7,7 @@ import datetime as dt
 
 from sqlmodel import Field, SQLModel
 
+from app.crypto.sealed import SealedText
 from app.models.base import created_field, id_field, when_field
 
 STAFF_ROLES = ("analyst", "approver", "admin")
@@ -38,10 +39,13 @@ class StaffUser(LoginAccount, table=True):
 
 
 class MerchantUser(LoginAccount, table=True):
-    """A person who signs in to the merchant portal for one merchant."""
+    """A person who signs in to the merchant portal for one merchant. ``email`` holds the
+    keyed blind index of the address and ``email_sealed`` the address (R-D7;
+    ``app.services.portal_users``)."""
 
     __tablename__ = "merchant_user"
 
     id: str = id_field("mus")
+    email_sealed: str | None = Field(default=None, sa_type=SealedText)
     merchant_id: str | None = Field(default=None, foreign_key="merchant.id", index=True,
                                     max_length=40)
