@@ -33,6 +33,43 @@ class _JsonFact:
 
 
 @dataclass(frozen=True)
+class HitExplanation(_JsonFact):
+    """Why a screening hit matched, feature by feature (issue #12; birth date, nationality and
+    identifiers are on the hit itself).
+
+    ``name_parts`` pair the subject's words with the alias's ("hans = hans", "j ~ joachim
+    (initial)", "mohamed ~ mohammed"); ``unmatched`` lists words of either side left over;
+    ``method`` names the comparison that gave the score (words, contained, joined, phonetic,
+    consonants, initials, subset, acronym, identifier); scripts are the writing systems of
+    subject and alias; ``identifier`` says how identifiers (a tax number in clear, an owner's
+    national id as a keyed hash) confirm or contradict the hit ("" when either side has none).
+    """
+
+    method: str
+    name_parts: tuple[str, ...] = ()
+    unmatched: tuple[str, ...] = ()
+    subject_script: str = "Latin"
+    alias_script: str = "Latin"
+    weak_alias: bool = False
+    identifier: str = ""
+
+
+@dataclass(frozen=True)
+class HitDismissal(_JsonFact):
+    """An analyst's "not this person" decision on a hit (issue #12 item 3). ``status`` is
+    ``active`` (the hit no longer counts) or ``pending`` (a strong hit awaiting the second,
+    different approver: it still counts)."""
+
+    dismissal_id: str
+    status: str
+    reason: str
+    dismissed_by: str
+    dismissed_at: datetime
+    confirmed_by: str | None = None
+    confirmed_at: datetime | None = None
+
+
+@dataclass(frozen=True)
 class ScreeningHit(_JsonFact):
     """One candidate match of a screened name against a sanctions or PEP list entry (R-D2)."""
 
@@ -48,6 +85,17 @@ class ScreeningHit(_JsonFact):
     birth_date_match: bool | None = None  # None: one side has no birth date
     nationality_match: bool | None = None
     programs: tuple[str, ...] = ()
+    # A passport, national id or tax id shared with the entry (issue #12): True shared, False
+    # both sides have some and none is shared, None one side has none.
+    identifier_match: bool | None = None
+    explanation: HitExplanation | None = None  # per feature, from matcher 2 on
+    position: str | None = None  # a PEP entry's position(s) (FtM ``position``), R-D2
+    dismissal: HitDismissal | None = None  # "not this person", remembered (issue #12 item 3)
+
+    @property
+    def dismissed(self) -> bool:
+        """An analyst's confirmed "not this person": the hit no longer counts."""
+        return self.dismissal is not None and self.dismissal.status == "active"
 
 
 @dataclass(frozen=True)
@@ -124,15 +172,41 @@ class Sale(_JsonFact):
 
 
 @dataclass(frozen=True)
+class WindowTurnover(_JsonFact):
+    """Sales in a new-merchant window ``[activated_at, activated_at + days)`` (R-A4)."""
+
+    days: int
+    turnover_try: Decimal
+
+
+@dataclass(frozen=True)
+class SalesFigures(_JsonFact):
+    """The merchant's running figures (``checks.figures``), read instead of the raw sales when
+    an assessment is re-judged on ingest: exact window turnovers, the sale count, and the median
+    and p90 ticket within ``ticket_accuracy`` (relative). ``includes_verifications`` says
+    whether allowed verifications with an amount were counted as sales (policy switch)."""
+
+    as_of: datetime
+    windows: tuple[WindowTurnover, ...]
+    sales_count: int
+    ticket_median_try: Decimal | None
+    ticket_p90_try: Decimal | None
+    ticket_accuracy: Decimal
+    includes_verifications: bool = False
+
+
+@dataclass(frozen=True)
 class TransactionsSummary(_JsonFact):
     """The merchant's sales since activation, from which the checks compute windows and tickets.
 
     The raw sales (not pre-computed totals) are kept so that window boundaries are exact and an
     assessment can be replayed. ``activated_at`` is ``None`` for a merchant not yet activated.
+    An assessment re-judged on ingest carries ``figures`` instead of the raw sales.
     """
 
     activated_at: datetime | None
     sales: tuple[Sale, ...] = ()
+    figures: SalesFigures | None = None
 
 
 @dataclass(frozen=True)
@@ -166,11 +240,25 @@ class OwnerMerchantCount(_JsonFact):
 
 
 @dataclass(frozen=True)
+class IdentityConflict(_JsonFact):
+    """An owner's national id already on file for a person of another name or birth date: the
+    same id cannot be two people, so one of them is not who they claim (issue #13 item 2)."""
+
+    national_id_masked: str | None
+    submitted_name: str
+    submitted_birth_date: date | None
+    on_file_name: str
+    on_file_birth_date: date | None
+    merchant_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class SharedOwnership(_JsonFact):
     """Result of the shared-ownership lookup over all merchants."""
 
     linked: tuple[LinkedMerchant, ...] = ()
     merchants_per_owner: tuple[OwnerMerchantCount, ...] = ()
+    identity_conflicts: tuple[IdentityConflict, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -208,5 +296,12 @@ class MerchantFacts(_JsonFact):
     shared_ownership: SharedOwnership | None = None
     screening_hits: tuple[ScreeningHit, ...] = ()
     screened_lists: tuple[str, ...] = ()  # "OFAC SDN@2026-11-20"...; empty: lists not loaded
+    # The screened lists holding sanctions / PEP entries (subsets of screened_lists); None: not
+    # recorded (facts gathered before list kinds were), judged as before (issue #13 item 7).
+    sanctions_lists: tuple[str, ...] | None = None
+    pep_lists: tuple[str, ...] | None = None
+    # Version of the name matcher that produced screening_hits (checks.screening.matcher); None
+    # in snapshots taken before it was recorded, which were all made by matcher 1.
+    screening_matcher: int | None = None
     email_disposable: bool | None = None
     blacklist_hits: tuple[BlacklistHit, ...] | None = None

@@ -14,17 +14,18 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from checks.casework_policy import CaseworkPolicy, casework_policy
 from checks.facts import Money
 
 POLICY_DIR = Path(__file__).resolve().parent / "policies"
-ACTIVE_POLICY_FILE = POLICY_DIR / "kyb-2026.11.1.toml"
+ACTIVE_POLICY_FILE = POLICY_DIR / "kyb-2026.11.3.toml"
 
 TIERS: tuple[str, ...] = ("low", "medium", "high")
 # Strictness order: the stricter of two actions is the one later in this tuple.
@@ -32,6 +33,8 @@ ACTIONS: tuple[str, ...] = (
     "approve", "approve_with_limits", "request_info", "manual_review", "reject",
 )
 
+# Parameters later policy versions added: a published policy without them keeps its meaning.
+_OPTIONAL_CHECK_PARAMS = frozenset({"identity_conflict_points", "matcher", "pep_owner_points"})
 _COMMON_CHECK_KEYS = {"enabled": "bool", "points": "int", "unknown_points": "int"}
 # Parameters each check code accepts besides the common ones; a check table with any other key is
 # refused so that a typo cannot silently fall back to a default.
@@ -47,13 +50,14 @@ _CHECK_PARAMS: dict[str, dict[str, str]] = {
         "link_points": "int", "bad_link_points": "int", "bad_statuses": "str_list",
         "max_merchants_per_person": "int", "many_merchants_points": "int",
         "low_capital_try": "decimal", "low_capital_points": "int",
-        "young_owner_age": "int", "young_owner_points": "int",
+        "young_owner_age": "int", "young_owner_points": "int", "identity_conflict_points": "int",
     },
     "price_ticket_mismatch": {
         "median_ratio": "decimal", "p90_ratio": "decimal", "min_sales": "int",
     },
     "new_merchant_turnover": {"windows": "windows"},
-    "sanctions_pep": {"fail_points": "int", "strong_score": "decimal", "possible_score": "decimal"},
+    "sanctions_pep": {"fail_points": "int", "strong_score": "decimal", "possible_score": "decimal",
+                      "matcher": "int", "pep_owner_points": "int"},
     "high_risk_country": {"fail_points": "int"},
     "disposable_email": {},
     "blacklist": {"fail_points": "int"},
@@ -80,8 +84,20 @@ _MONITORING_KEYS: dict[str, str] = {
     "sector_outlier_window_days": "int", "sector_outlier_factor": "decimal",
     "sector_outlier_min_peers": "int",
     "description_terms": "str_list", "description_repeat_run": "int",
-    "description_sequence_run": "int",
+    "description_sequence_run": "int", "description_allow": "str_list",
+    "transfers_per_day_max": "int", "counterparties_per_day": "int",
+    "counterparties_per_month": "int", "counterparties_window_days": "int",
+    "young_account_window_days": "int", "young_account_max_transactions": "int",
+    "young_account_max_try": "decimal", "young_holder_age": "int",
+    "identity_reuse_window_days": "int", "identity_reuse_accounts": "int",
+    "risky_countries": "countries", "cash_intensive_mccs": "str_list",
+    "cash_personal_min_transactions": "int", "cash_personal_min_days": "int",
+    "cash_personal_window_days": "int", "verification_scenarios": "str_list",
+    "verification_eval_interval_seconds": "int",
 }
+# Keys of the ``[figures]`` table (risk on ingest, R-A4/R-A5/R-A7); optional as a whole.
+_FIGURES_KEYS: dict[str, str] = {"count_verifications": "bool", "judge_missing_data_as": "status",
+                                 "rejudge": "str_list"}
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 
@@ -146,6 +162,36 @@ class KeysPolicy:
 
 
 @dataclass(frozen=True)
+class BlacklistPolicy:
+    """The ``[blacklist]`` table: how a blacklist hit on traffic is alerted (R-E2, R-C1).
+    A policy without the table (before kyb-2026.11.2) alerts at high severity."""
+
+    alert_severity: str = "high"
+
+
+_BLACKLIST_KEYS = {"alert_severity"}
+
+
+@dataclass(frozen=True)
+class RetentionPolicy:
+    """The ``[retention]`` table (R-D7): how many years after a merchant's relationship ended
+    its persons' and contacts' personal data is kept, by the merchant's country."""
+
+    ended_statuses: tuple[str, ...]
+    default_years: int
+    years_by_country: Mapping[str, int]
+
+    def years_for(self, country: str | None) -> int:
+        """The retention period of a merchant registered in ``country``."""
+        return self.years_by_country.get((country or "").upper(), self.default_years)
+
+
+_RETENTION_KEYS = {"ended_statuses", "default_years", "years_by_country"}
+_MERCHANT_STATUSES = {"applied", "in_review", "info_requested", "approved", "rejected",
+                      "suspended"}
+
+
+@dataclass(frozen=True)
 class MonitoringPolicy:
     """Transaction-monitoring thresholds (R-B6, R-C2..R-C10, R-A7): the ``[monitoring]`` table.
 
@@ -162,6 +208,53 @@ class MonitoringPolicy:
     def param(self, name: str) -> Any:
         """The value of ``[monitoring].name``; ``KeyError`` if the policy does not set it."""
         return self.params[name]
+
+
+@dataclass(frozen=True)
+class AssessmentsPolicy:
+    """How long an assessment stays current (R-D1): the optional ``[assessments]`` table.
+
+    ``ttl_days`` per tier; without the table (older policies) an assessment stands until the
+    merchant's data or a list changes. The scheduler re-runs at most ``renewals_per_run``
+    expired assessments per run and gives a claimed one ``renewal_lease_minutes`` before
+    another worker may claim it again (a crashed run is retried, a running one is not doubled).
+    """
+
+    ttl_days: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+    renewals_per_run: int = 50
+    renewal_lease_minutes: int = 30
+
+    def expires_at(self, tier: str, assessed_at: datetime) -> datetime | None:
+        """When an assessment of ``tier`` made at ``assessed_at`` expires (None: never)."""
+        days = self.ttl_days.get(tier)
+        return None if days is None else assessed_at + timedelta(days=days)
+
+
+@dataclass(frozen=True)
+class FiguresPolicy:
+    """Risk on ingest (``[figures]``): whether allowed verifications with an amount count as
+    turnover, what a check says when it cannot judge (``"unknown"``; policies before
+    kyb-2026.11.2 said ``"pass"``), the checks re-judged on a crossing, and alert severities."""
+
+    count_verifications: bool = False
+    judge_missing_data_as: str = "pass"
+    rejudge: tuple[str, ...] = ()
+    severity: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+
+@dataclass(frozen=True)
+class WebhooksPolicy:
+    """Webhook delivery (R-D6): the optional ``[webhooks]`` table; a policy without one (such
+    as kyb-2026.11.1) gets these defaults. When the table is present every key is required."""
+
+    max_attempts: int = 8
+    backoff_base_seconds: int = 30
+    backoff_cap_seconds: int = 3600
+    timeout_seconds: int = 10
+    rotation_overlap_hours: int = 24
+
+
+_WEBHOOK_KEYS = tuple(WebhooksPolicy.__dataclass_fields__)
 
 
 @dataclass(frozen=True)
@@ -188,6 +281,14 @@ class Policy:
     keys: KeysPolicy
     alert_sla_hours: int
     monitoring: MonitoringPolicy
+    assessments: AssessmentsPolicy = field(default_factory=AssessmentsPolicy)
+    figures: FiguresPolicy = field(default_factory=FiguresPolicy)
+    # ``[alerts]`` snooze bound and ``[cases]`` (checks/casework_policy.py); None before 11.2
+    casework: CaseworkPolicy | None = None
+    webhooks: WebhooksPolicy = field(default_factory=WebhooksPolicy)
+    blacklist: BlacklistPolicy = BlacklistPolicy()
+    # ``[retention]`` (R-D7); None before kyb-2026.11.3: nothing is purged under such a policy
+    retention: RetentionPolicy | None = None
 
     def check(self, code: str) -> CheckPolicy:
         """The table of check ``code``; ``KeyError`` if the policy does not list it."""
@@ -266,6 +367,13 @@ def _build(raw: dict[str, Any], *, digest: str, source: str) -> Policy:
         ),
         alert_sla_hours=_int(raw, "alerts.sla_hours"),
         monitoring=_monitoring(raw),
+        assessments=_assessments(raw),
+        figures=_figures(raw, codes),
+        casework=casework_policy(raw, error=PolicyError,
+                                 readers={"int": _int, "str_list": _str_list}),
+        webhooks=_webhooks(raw),
+        blacklist=_blacklist(raw),
+        retention=_retention(raw),
     )
 
 
@@ -287,7 +395,8 @@ def _check(raw: dict[str, Any], code: str) -> CheckPolicy:
     for key in table:
         if key not in schema:
             raise PolicyError(f"{prefix}.{key}: unknown key for check {code!r}")
-    values = {key: _READERS[kind](raw, f"{prefix}.{key}") for key, kind in schema.items()}
+    values = {key: _READERS[kind](raw, f"{prefix}.{key}") for key, kind in schema.items()
+              if key in table or key not in _OPTIONAL_CHECK_PARAMS}
     params = {k: v for k, v in values.items() if k not in _COMMON_CHECK_KEYS}
     return CheckPolicy(
         code=code, enabled=values["enabled"], points=values["points"],
@@ -431,6 +540,132 @@ def _monitoring(raw: dict[str, Any]) -> MonitoringPolicy:
     )
 
 
+_ASSESSMENTS_KEYS = ("ttl_days", "renewals_per_run", "renewal_lease_minutes")
+
+
+def _positive(raw: dict[str, Any], key: str) -> int:
+    value = _int(raw, key)
+    if value < 1:
+        raise _bad(key, "a whole number of at least 1", value)
+    return value
+
+
+def _assessments(raw: dict[str, Any]) -> AssessmentsPolicy:
+    """The optional ``[assessments]`` table: a TTL for every tier, and the renewal batch."""
+    table = raw.get("assessments")
+    if table is None:
+        return AssessmentsPolicy()
+    if not isinstance(table, dict):
+        raise _bad("assessments", "a table", table)
+    for key in table:
+        if key not in _ASSESSMENTS_KEYS:
+            raise PolicyError(f"assessments.{key}: unknown key")
+    ttl = _lookup(raw, "assessments.ttl_days")
+    if not isinstance(ttl, dict) or set(ttl) != set(TIERS):
+        raise _bad("assessments.ttl_days", f"a table with exactly {', '.join(TIERS)}", ttl)
+    return AssessmentsPolicy(
+        ttl_days=MappingProxyType({t: _positive(raw, f"assessments.ttl_days.{t}")
+                                   for t in TIERS}),
+        renewals_per_run=_positive(raw, "assessments.renewals_per_run"),
+        renewal_lease_minutes=_positive(raw, "assessments.renewal_lease_minutes"))
+
+
+def _figures(raw: dict[str, Any], codes: set[str]) -> FiguresPolicy:
+    """The optional ``[figures]`` table; unknown keys are refused."""
+    table = raw.get("figures")
+    if table is None:
+        return FiguresPolicy()
+    if not isinstance(table, dict):
+        raise _bad("figures", "a table", table)
+    values: dict[str, Any] = {}
+    for key in table:
+        if key == "severity":
+            continue
+        if key not in _FIGURES_KEYS:
+            raise PolicyError(f"figures.{key}: unknown figures key")
+        values[key] = _READERS[_FIGURES_KEYS[key]](raw, f"figures.{key}")
+    for code in values.get("rejudge", ()):
+        if code not in codes and code != "sector_outlier":
+            raise PolicyError(f"figures.rejudge: no such check {code!r}")
+    severity = {}
+    for code, value in (table.get("severity") or {}).items():
+        if value not in SEVERITIES:
+            raise _bad(f"figures.severity.{code}", f"one of {', '.join(SEVERITIES)}", value)
+        severity[code] = value
+    return FiguresPolicy(**values, severity=MappingProxyType(severity))
+
+
+def _status(raw: dict[str, Any], key: str) -> str:
+    value = _str(raw, key)
+    if value not in ("pass", "unknown"):
+        raise _bad(key, "pass or unknown", value)
+    return value
+
+
+def _webhooks(raw: dict[str, Any]) -> WebhooksPolicy:
+    """The optional ``[webhooks]`` table: every key required, positive, no unknown key."""
+    table = raw.get("webhooks")
+    if table is None:
+        return WebhooksPolicy()
+    if not isinstance(table, dict):
+        raise _bad("webhooks", "a table", table)
+    for key in table:
+        if key not in _WEBHOOK_KEYS:
+            raise PolicyError(f"webhooks.{key}: unknown webhooks key")
+    values = {key: _int(raw, f"webhooks.{key}") for key in _WEBHOOK_KEYS}
+    for key, value in values.items():
+        if value < 1:
+            raise _bad(f"webhooks.{key}", "a positive integer", value)
+    if values["backoff_cap_seconds"] < values["backoff_base_seconds"]:
+        raise PolicyError("webhooks.backoff_cap_seconds: must not be below backoff_base_seconds")
+    return WebhooksPolicy(**values)
+
+
+def _blacklist(raw: dict[str, Any]) -> BlacklistPolicy:
+    """The optional ``[blacklist]`` table; unknown keys are refused."""
+    if "blacklist" not in raw:
+        return BlacklistPolicy()
+    table = raw["blacklist"]
+    if not isinstance(table, dict):
+        raise _bad("blacklist", "a table", table)
+    for key in table:
+        if key not in _BLACKLIST_KEYS:
+            raise PolicyError(f"blacklist.{key}: unknown blacklist key")
+    severity = table.get("alert_severity", "high")
+    if severity not in SEVERITIES:
+        raise _bad("blacklist.alert_severity", f"one of {', '.join(SEVERITIES)}", severity)
+    return BlacklistPolicy(alert_severity=severity)
+
+
+def _retention(raw: dict[str, Any]) -> RetentionPolicy | None:
+    """The optional ``[retention]`` table; unknown keys, statuses that are not an end of the
+    relationship and periods under one year are refused."""
+    if "retention" not in raw:
+        return None
+    table = raw["retention"]
+    if not isinstance(table, dict):
+        raise _bad("retention", "a table", table)
+    for key in table:
+        if key not in _RETENTION_KEYS:
+            raise PolicyError(f"retention.{key}: unknown retention key")
+    statuses = _str_list(raw, "retention.ended_statuses")
+    for status in statuses:
+        if status not in _MERCHANT_STATUSES - {"applied", "in_review", "info_requested",
+                                               "approved"}:
+            raise _bad("retention.ended_statuses", "rejected and/or suspended", status)
+    default = _positive(raw, "retention.default_years")
+    by_country = table.get("years_by_country", {})
+    if not isinstance(by_country, dict):
+        raise _bad("retention.years_by_country", "a table of country = years", by_country)
+    years: dict[str, int] = {}
+    for country in by_country:
+        if len(country) != 2 or not country.isalpha() or not country.isupper():
+            raise _bad(f"retention.years_by_country.{country}", "an ISO 3166 alpha-2 code",
+                       country)
+        years[country] = _positive(raw, f"retention.years_by_country.{country}")
+    return RetentionPolicy(statuses, default, MappingProxyType(years))
+
+
 def _timezone(raw: dict[str, Any], key: str) -> str:
     value = _str(raw, key)
     try:
@@ -456,5 +691,5 @@ def _rates(raw: dict[str, Any], key: str) -> Mapping[str, Decimal]:
 
 _READERS = {
     "int": _int, "bool": _bool, "decimal": _decimal, "str_list": _str_list, "windows": _windows,
-    "timezone": _timezone,
+    "timezone": _timezone, "countries": _countries, "status": _status,
 }

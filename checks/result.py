@@ -25,6 +25,9 @@ class CheckResult:
     points: int
     evidence: dict[str, Any]
     explanation: str
+    # The explanation's template and values (``checks.wording.Says.to_dict``), so the console
+    # can write it in the reader's language; None for results stored before issue #11.
+    wording: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:

@@ -9,6 +9,7 @@ from checks.kyb.outcome import outcome, unknown
 from checks.policy import Policy
 from checks.registry import check
 from checks.result import CheckResult
+from checks.wording import says
 
 
 @check("disposable_email")
@@ -17,12 +18,14 @@ def disposable_email(facts: MerchantFacts, policy: Policy, now: datetime) -> Che
     code = "disposable_email"
     domain = facts.email_domain or (facts.email.rsplit("@", 1)[-1] if facts.email else None)
     if facts.email_disposable is None:
-        return unknown(policy, code, "The contact e-mail was not checked against the "
-                       "disposable-domain list.", email_domain=domain)
+        return unknown(policy, code, says("The contact e-mail was not checked against the "
+                                          "disposable-domain list."), email_domain=domain)
     evidence = {"email_domain": domain, "disposable": facts.email_disposable}
     if facts.email_disposable:
-        said = f"The contact e-mail uses {domain}, a disposable (throwaway) e-mail domain."
+        said = says("The contact e-mail uses %(d)s, a disposable (throwaway) e-mail domain.",
+                    d=domain)
         return outcome(policy, code, "flag", said, evidence)
     return outcome(policy, code, "pass",
-                   f"The contact e-mail domain {domain} is not a disposable e-mail domain.",
+                   says("The contact e-mail domain %(d)s is not a disposable e-mail domain.",
+                        d=domain),
                    evidence)

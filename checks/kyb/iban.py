@@ -9,6 +9,7 @@ from checks.kyb.outcome import outcome, unknown
 from checks.policy import Policy
 from checks.registry import check
 from checks.result import CheckResult
+from checks.wording import says
 
 
 @check("iban_valid")
@@ -16,14 +17,18 @@ def iban_valid(facts: MerchantFacts, policy: Policy, now: datetime) -> CheckResu
     """Fail an IBAN whose checksum, length or bank code the validator rejected."""
     code, iban = "iban_valid", facts.iban
     if iban is None:
-        return unknown(policy, code, "The payout IBAN was not validated.")
+        return unknown(policy, code, says("The payout IBAN was not validated."))
     evidence = {"iban": _masked(iban.iban), "valid": iban.valid, "country": iban.country,
                 "bank_code": iban.bank_code, "error": iban.error}
     if iban.valid:
-        said = (f"IBAN {_masked(iban.iban)} is valid (country {iban.country or '?'}, "
-                f"bank code {iban.bank_code or '?'}).")
+        said = says("IBAN %(iban)s is valid (country %(country)s, bank code %(bank)s).",
+                    iban=_masked(iban.iban), country=iban.country or "?",
+                    bank=iban.bank_code or "?")
         return outcome(policy, code, "pass", said, evidence)
-    said = f"IBAN {_masked(iban.iban)} is not valid: {iban.error or 'rejected by the validator'}."
+    said = (says("IBAN %(iban)s is not valid: %(error)s.", iban=_masked(iban.iban),
+                 error=iban.error) if iban.error else
+            says("IBAN %(iban)s is not valid: rejected by the validator.",
+                 iban=_masked(iban.iban)))
     return outcome(policy, code, "fail", said, evidence)
 
 
@@ -36,7 +41,7 @@ def iban_change_frequency(facts: MerchantFacts, policy: Policy, now: datetime) -
     """
     code, changes = "iban_change_frequency", facts.iban_changes
     if changes is None:
-        return unknown(policy, code, "The IBAN change history was not looked up.")
+        return unknown(policy, code, says("The IBAN change history was not looked up."))
     params = policy.check(code).params
     window_days, flag_at = params["window_days"], params["flag_at_changes"]
     since = now - timedelta(days=window_days)
@@ -44,8 +49,8 @@ def iban_change_frequency(facts: MerchantFacts, policy: Policy, now: datetime) -
     evidence = {"changes_in_window": inside, "count": len(inside), "window_start": since,
                 "window_days": window_days, "flag_at_changes": flag_at,
                 "total_changes": len(changes)}
-    said = (f"The payout IBAN was changed {len(inside)} time(s) in the last {window_days} days; "
-            f"the policy flags {flag_at} or more.")
+    said = says("The payout IBAN was changed %(n)s time(s) in the last %(days)s days; the "
+                "policy flags %(at)s or more.", n=len(inside), days=window_days, at=flag_at)
     return outcome(policy, code, "flag" if len(inside) >= flag_at else "pass", said, evidence)
 
 

@@ -10,13 +10,14 @@ from typing import Any
 from checks.codec import to_jsonable
 from checks.policy import CheckPolicy, Policy
 from checks.result import CheckResult, Status
+from checks.wording import Says
 
 
 def outcome(
     policy: Policy,
     code: str,
     status: Status,
-    explanation: str,
+    explanation: str | Says,
     evidence: Mapping[str, Any],
     *,
     points: int | None = None,
@@ -24,7 +25,8 @@ def outcome(
     """A ``CheckResult`` scored from the policy (or ``points`` for additive checks).
 
     The evidence always carries the policy version and the check's policy values, so a reviewer
-    sees which thresholds were applied.
+    sees which thresholds were applied. A :class:`Says` explanation keeps its template and
+    values beside the English text, for the console to write it in the reader's language.
     """
     table = policy.check(code)
     full = {**to_jsonable(dict(evidence)), "policy": policy_values(policy, table)}
@@ -33,13 +35,21 @@ def outcome(
         status=status,
         points=table.points_for(status) if points is None else points,
         evidence=full,
-        explanation=explanation,
+        explanation=explanation.text() if isinstance(explanation, Says) else explanation,
+        wording=explanation.to_dict() if isinstance(explanation, Says) else None,
     )
 
 
-def unknown(policy: Policy, code: str, explanation: str, **evidence: Any) -> CheckResult:
+def unknown(policy: Policy, code: str, explanation: str | Says,
+            **evidence: Any) -> CheckResult:
     """The result of a check whose fact was not gathered: ``unknown``, never ``pass``."""
     return outcome(policy, code, "unknown", explanation, evidence)
+
+
+def missing_data_mark(policy: Policy) -> dict[str, bool]:
+    """``{"insufficient_data": True}`` when the policy says a check that cannot judge is
+    ``unknown`` (kyb-2026.11.2 on); nothing for older policies, so their replays stay identical."""
+    return {"insufficient_data": True} if policy.figures.judge_missing_data_as != "pass" else {}
 
 
 def policy_values(policy: Policy, table: CheckPolicy) -> dict[str, Any]:

@@ -15,10 +15,11 @@ from decimal import Decimal
 from typing import Any
 
 from checks.facts import MerchantFacts, Money
-from checks.kyb.outcome import money_text, outcome, unknown
+from checks.kyb.outcome import missing_data_mark, money_text, outcome, unknown
 from checks.policy import Policy
 from checks.registry import check
 from checks.result import CheckResult
+from checks.wording import says
 
 
 @check("price_ticket_mismatch")
@@ -27,29 +28,52 @@ def price_ticket_mismatch(facts: MerchantFacts, policy: Policy, now: datetime) -
     code = "price_ticket_mismatch"
     reference, prices = _reference_price(facts, policy)
     if reference is None:
-        return unknown(policy, code, "Neither website prices nor declared prices are known, so "
-                       "tickets cannot be compared with them.", prices=prices)
+        return unknown(policy, code, says("Neither website prices nor declared prices are "
+                                          "known, so tickets cannot be compared with them."),
+                       prices=prices)
     if facts.transactions is None:
-        return unknown(policy, code, "The merchant's transactions were not looked up.",
+        return unknown(policy, code, says("The merchant's transactions were not looked up."),
                        reference_try=reference, prices=prices)
     params = policy.check(code).params
-    tickets = sorted(s.amount_try for s in facts.transactions.sales if s.occurred_at <= now)
-    evidence: dict[str, Any] = {"reference_try": reference, "prices": prices,
-                                "sales": len(tickets)}
-    if len(tickets) < params["min_sales"]:
-        said = (f"Not yet applicable: {len(tickets)} sale(s), fewer than the "
-                f"{params['min_sales']} needed to compare tickets with prices.")
-        return outcome(policy, code, "pass", said, evidence)
-    median, p90 = statistics.median(tickets), _p90(tickets)
+    count, median, p90, evidence = _tickets(facts, now)
+    evidence |= {"reference_try": reference, "prices": prices}
+    if count < params["min_sales"] or median is None or p90 is None:
+        said = says("Not yet applicable: %(count)s sale(s), fewer than the %(needed)s needed to "
+                    "compare tickets with prices.", count=count, needed=params["min_sales"])
+        return outcome(policy, code, policy.figures.judge_missing_data_as, said,
+                       evidence | missing_data_mark(policy))
     median_ratio, p90_ratio = median / reference, p90 / reference
     evidence |= {"median_try": median, "p90_try": p90,
                  "median_ratio": median_ratio.quantize(Decimal("0.01")),
                  "p90_ratio": p90_ratio.quantize(Decimal("0.01"))}
     flagged = median_ratio >= params["median_ratio"] or p90_ratio >= params["p90_ratio"]
-    said = (f"The median ticket is {money_text(median)} and the p90 {money_text(p90)} against a "
-            f"highest shown or declared price of {money_text(reference)}; the policy flags "
-            f"{params['median_ratio']}x (median) or {params['p90_ratio']}x (p90).")
+    said = says("The median ticket is %(median)s and the p90 %(p90)s against a highest shown or "
+                "declared price of %(reference)s; the policy flags %(median_ratio)sx (median) or "
+                "%(p90_ratio)sx (p90).", median=money_text(median), p90=money_text(p90),
+                reference=money_text(reference), median_ratio=params["median_ratio"],
+                p90_ratio=params["p90_ratio"])
     return outcome(policy, code, "flag" if flagged else "pass", said, evidence)
+
+
+def _tickets(facts: MerchantFacts, now: datetime
+             ) -> tuple[int, Decimal | None, Decimal | None, dict[str, Any]]:
+    """Sale count, median and p90 ticket: from the running figures when the facts carry them
+    (within their stated accuracy, see ``checks.figures``), else from the raw sales."""
+    assert facts.transactions is not None  # noqa: S101 - checked by the caller
+    figures = facts.transactions.figures
+    if figures is not None:
+        return (figures.sales_count, figures.ticket_median_try, figures.ticket_p90_try,
+                {"sales": figures.sales_count, "source": "figures",
+                 "ticket_accuracy": figures.ticket_accuracy})
+    tickets = sorted(s.amount_try for s in facts.transactions.sales if s.occurred_at <= now)
+    if not tickets:
+        return 0, None, None, {"sales": 0}
+    return len(tickets), statistics.median(tickets), _p90(tickets), {"sales": len(tickets)}
+
+
+def reference_price(facts: MerchantFacts, policy: Policy) -> Decimal | None:
+    """The highest usable site or declared price in TRY (what the ratios multiply)."""
+    return _reference_price(facts, policy)[0]
 
 
 def _reference_price(facts: MerchantFacts, policy: Policy) -> tuple[Decimal | None, list[dict]]:

@@ -13,10 +13,11 @@ from decimal import Decimal
 from typing import Any
 
 from checks.facts import MerchantFacts, TransactionsSummary
-from checks.kyb.outcome import day_text, money_text, outcome, unknown
+from checks.kyb.outcome import day_text, missing_data_mark, money_text, outcome, unknown
 from checks.policy import Policy, TurnoverWindow
 from checks.registry import check
 from checks.result import CheckResult
+from checks.wording import says
 
 
 @check("new_merchant_turnover")
@@ -24,38 +25,51 @@ def new_merchant_turnover(facts: MerchantFacts, policy: Policy, now: datetime) -
     """Flag turnover reaching a window's cap within that many days of activation."""
     code, summary = "new_merchant_turnover", facts.transactions
     if summary is None:
-        return unknown(policy, code, "The merchant's transactions were not looked up.")
+        return unknown(policy, code, says("The merchant's transactions were not looked up."))
     if summary.activated_at is None:
-        return outcome(policy, code, "pass",
-                       "The merchant is not yet activated, so the new-merchant turnover caps do "
-                       "not apply yet.", {"activated_at": None})
+        return outcome(policy, code, policy.figures.judge_missing_data_as,
+                       says("The merchant is not yet activated, so the new-merchant turnover "
+                            "caps do not apply yet."),
+                       {"activated_at": None, **missing_data_mark(policy)})
     windows = [_window(summary, w, now) for w in policy.check(code).params["windows"]]
-    evidence = {"activated_at": summary.activated_at, "windows": windows}
+    if any(w is None for w in windows):
+        return unknown(policy, code, says("The running figures hold no turnover for a window "
+                                          "of this policy; run `kybgate figures rebuild`."),
+                       activated_at=summary.activated_at, insufficient_data=True)
+    evidence = {"activated_at": summary.activated_at, "windows": windows,
+                **({"source": "figures"} if summary.figures is not None else {})}
     reached = [w for w in windows if w["reached"]]
     activated = day_text(summary.activated_at)
     if reached:
         first = reached[0]
-        said = (f"Turnover reached {money_text(Decimal(first['turnover_try']))} within "
-                f"{first['days']} days of activation on {activated} (cap "
-                f"{money_text(Decimal(first['cap_try']))}); the policy requires detailed review "
-                f"and a document request.")
+        said = says("Turnover reached %(turnover)s within %(days)s days of activation on "
+                    "%(on)s (cap %(cap)s); the policy requires detailed review and a document "
+                    "request.", turnover=money_text(Decimal(first["turnover_try"])),
+                    days=first["days"], on=activated, cap=money_text(Decimal(first["cap_try"])))
         return outcome(policy, code, "flag", said, evidence)
-    levels = "; ".join(
-        f"{money_text(Decimal(w['turnover_try']))} of {money_text(Decimal(w['cap_try']))} "
-        f"in {w['days']} days" for w in windows
-    )
-    said = f"Turnover since activation on {activated} stays under every cap: {levels}."
+    levels = [says("%(turnover)s of %(cap)s in %(days)s days",
+                   turnover=money_text(Decimal(w["turnover_try"])),
+                   cap=money_text(Decimal(w["cap_try"])), days=w["days"]) for w in windows]
+    said = says("Turnover since activation on %(on)s stays under every cap: %(levels)s.",
+                on=activated, levels=levels)
     return outcome(policy, code, "pass", said, evidence)
 
 
-def _window(summary: TransactionsSummary, window: TurnoverWindow, now: datetime) -> dict[str, Any]:
+def _window(summary: TransactionsSummary, window: TurnoverWindow,
+            now: datetime) -> dict[str, Any] | None:
+    """The window's turnover: from the running figures when the summary carries them (exact,
+    see ``checks.figures``), else summed from the raw sales; None when the figures lack it."""
     assert summary.activated_at is not None  # noqa: S101 - checked by the caller
     start = summary.activated_at
     end = start + timedelta(days=window.days)
-    counted = (
-        s.amount_try for s in summary.sales if start <= s.occurred_at < end and s.occurred_at <= now
-    )
-    turnover = sum(counted, Decimal(0))
+    if summary.figures is not None:
+        found = [w.turnover_try for w in summary.figures.windows if w.days == window.days]
+        if not found:
+            return None
+        turnover = found[0]
+    else:
+        turnover = sum((s.amount_try for s in summary.sales
+                        if start <= s.occurred_at < end and s.occurred_at <= now), Decimal(0))
     return {
         "days": window.days,
         "start": start.isoformat(),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from checks.monitoring.model import Activity, ScenarioHit, hit
+from checks.monitoring.model import Activity, Insufficient, ScenarioHit, earliest, hit
 from checks.monitoring.registry import scenario
 from checks.monitoring.windows import (
     pct,
@@ -18,6 +18,7 @@ from checks.monitoring.windows import (
     window_evidence,
 )
 from checks.policy import Policy
+from checks.wording import says
 
 
 @scenario("chargeback_ratio")
@@ -31,18 +32,25 @@ def chargeback_ratio(activity: Activity, policy: Policy, now: datetime) -> tuple
     window = trailing(activity.transactions, now, days)
     sold = sales(window)
     charged = [t for t in window if t.type == "chargeback"]
-    if len(sold) < params["chargeback_min_sales"] or not charged:
+    if len(sold) < params["chargeback_min_sales"]:
+        return Insufficient(f"{len(sold)} sales in the last {days} days; the ratio needs "
+                            f"{params['chargeback_min_sales']}")
+    if not charged:
         return ()
     by_count = ratio(len(charged), len(sold))
     by_amount = ratio(total(charged), total(sold))
     if by_count <= limit and by_amount <= limit:
         return ()
-    summary = (f"{len(charged)} chargebacks in the last {days} days against {len(sold)} sales: "
-               f"{pct(by_count)} by count and {pct(by_amount)} by amount ({total(charged):,.2f} "
-               f"of {total(sold):,.2f} TRY), above the {pct(limit)} limit.")
+    summary = says("%(chargebacks)s chargebacks in the last %(days)s days against %(sales)s "
+                   "sales: %(by_count)s by count and %(by_amount)s by amount (%(charged)s of "
+                   "%(sold)s TRY), above the %(limit)s limit.", chargebacks=len(charged),
+                   days=days, sales=len(sold), by_count=pct(by_count), by_amount=pct(by_amount),
+                   charged=format(total(charged), ",.2f"), sold=format(total(sold), ",.2f"),
+                   limit=pct(limit))
     evidence = {**window_evidence(now, days), "chargebacks": len(charged), "sales": len(sold),
                 "chargeback_try": total(charged), "sales_try": total(sold),
                 "ratio_by_count": two(by_count * 100), "ratio_by_amount": two(by_amount * 100),
                 "max_ratio_pct": two(limit * 100), "min_sales": params["chargeback_min_sales"]}
     return (hit(code, severity(policy, code, "high"), subject="merchant", summary=summary,
-                period=week_label(now, policy), evidence=evidence),)
+                period=week_label(now, policy), evidence=evidence,
+                occurred_at=earliest(charged)),)

@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from checks.monitoring.model import Activity, MonitoredTransaction, ScenarioHit, hit
+from checks.monitoring.model import (
+    Activity,
+    Insufficient,
+    MonitoredTransaction,
+    ScenarioHit,
+    earliest,
+    hit,
+)
 from checks.monitoring.registry import scenario
 from checks.monitoring.windows import (
     money,
@@ -21,6 +28,7 @@ from checks.monitoring.windows import (
     zone,
 )
 from checks.policy import Policy
+from checks.wording import says
 
 
 @scenario("weekend_volume")
@@ -32,23 +40,29 @@ def weekend_volume(activity: Activity, policy: Policy, now: datetime) -> tuple[S
     code, params = "weekend_volume", policy.monitoring.params
     days, threshold = params["weekend_window_days"], params["weekend_ratio"]
     sold = sales(trailing(activity.transactions, now, days))
-    if (len(sold) < params["weekend_min_sales"]
-            or sold[0].occurred_at > now - timedelta(days=params["weekend_min_span_days"])):
-        return ()
+    if len(sold) < params["weekend_min_sales"]:
+        return Insufficient(f"{len(sold)} sales in the last {days} days; the share needs "
+                            f"{params['weekend_min_sales']}")
+    if sold[0].occurred_at > now - timedelta(days=params["weekend_min_span_days"]):
+        return Insufficient(f"the first sale of the window is less than "
+                            f"{params['weekend_min_span_days']} days old")
     tz = zone(policy)
     weekend = [t for t in sold if t.occurred_at.astimezone(tz).weekday() >= 5]
     share = ratio(total(weekend), total(sold))
     if share < threshold:
         return ()
-    summary = (f"{pct(share)} of the last {days} days' sales ({money(total(weekend))} of "
-               f"{money(total(sold))}, {len(weekend)} of {len(sold)} sales) fell on weekends; "
-               f"the policy alerts at {pct(threshold)}.")
+    summary = says("%(share)s of the last %(days)s days' sales (%(weekend_try)s of %(sales_try)s, "
+                   "%(weekend)s of %(sales)s sales) fell on weekends; the policy alerts at "
+                   "%(threshold)s.", share=pct(share), days=days,
+                   weekend_try=money(total(weekend)), sales_try=money(total(sold)),
+                   weekend=len(weekend), sales=len(sold), threshold=pct(threshold))
     evidence = {**window_evidence(now, days), "weekend_try": total(weekend),
                 "sales_try": total(sold), "weekend_sales": len(weekend), "sales": len(sold),
                 "share_pct": two(share * 100), "threshold_pct": two(threshold * 100),
                 "timezone": str(tz)}
     return (hit(code, severity(policy, code), subject="merchant", summary=summary,
-                period=month_label(now, policy), evidence=evidence),)
+                period=month_label(now, policy), evidence=evidence,
+                occurred_at=earliest(weekend)),)
 
 
 @scenario("night_turnover")
@@ -59,21 +73,26 @@ def night_turnover(activity: Activity, policy: Policy, now: datetime) -> tuple[S
     days, threshold = params["night_window_days"], params["night_ratio"]
     sold = sales(trailing(activity.transactions, now, days))
     if len(sold) < params["night_min_sales"]:
-        return ()
+        return Insufficient(f"{len(sold)} sales in the last {days} days; the share needs "
+                            f"{params['night_min_sales']}")
     night = [t for t in sold if _is_night(t, policy)]
     share = ratio(total(night), total(sold))
     if share < threshold:
         return ()
     start, end = params["night_start_hour"], params["night_end_hour"]
-    summary = (f"{pct(share)} of the last {days} days' turnover ({money(total(night))} of "
-               f"{money(total(sold))}) was made between {start:02d}:00 and {end:02d}:00 local "
-               f"time; the policy alerts at {pct(threshold)}.")
+    summary = says("%(share)s of the last %(days)s days' turnover (%(night_try)s of "
+                   "%(sales_try)s) was made between %(start)s and %(end)s local time; the "
+                   "policy alerts at %(threshold)s.", share=pct(share), days=days,
+                   night_try=money(total(night)), sales_try=money(total(sold)),
+                   start=format(start, "02d") + ":00", end=format(end, "02d") + ":00",
+                   threshold=pct(threshold))
     evidence = {**window_evidence(now, days), "night_try": total(night),
                 "sales_try": total(sold), "night_sales": len(night), "sales": len(sold),
                 "share_pct": two(share * 100), "threshold_pct": two(threshold * 100),
                 "night_hours": f"{start:02d}:00-{end:02d}:00", "timezone": str(zone(policy))}
     return (hit(code, severity(policy, code), subject="merchant", summary=summary,
-                period=month_label(now, policy), evidence=evidence),)
+                period=month_label(now, policy), evidence=evidence,
+                occurred_at=earliest(night)),)
 
 
 def _is_night(transaction: MonitoredTransaction, policy: Policy) -> bool:

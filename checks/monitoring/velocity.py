@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-from checks.monitoring.model import Activity, MonitoredTransaction, ScenarioHit, hit
+from checks.monitoring.model import Activity, Insufficient, MonitoredTransaction, ScenarioHit, hit
 from checks.monitoring.registry import scenario
 from checks.monitoring.windows import local_day, local_text, recent_days, sales, severity
 from checks.policy import Policy
+from checks.wording import says
 
 
 @scenario("card_velocity")
@@ -26,16 +27,20 @@ def card_velocity(activity: Activity, policy: Policy, now: datetime) -> tuple[Sc
         for t in sales(day):
             if t.card_fingerprint:
                 by_card[t.card_fingerprint].append(t)
+    if not by_card:
+        return Insufficient("no sale of the previous or current local day names a card")
     hits = []
     for card, used in sorted(by_card.items()):
         burst = _densest(used, timedelta(minutes=minutes))
         if len(burst) < count:
             continue
         span = burst[-1].occurred_at - burst[0].occurred_at
-        summary = (f"Card …{card[-8:]} was used {len(burst)} times in "
-                   f"{int(span.total_seconds() // 60)} minutes from "
-                   f"{local_text(burst[0].occurred_at, policy)} (the policy alerts at {count} "
-                   f"uses within {minutes} minutes).")
+        summary = says("Card …%(card)s was used %(uses)s times in %(span)s minutes from "
+                       "%(start)s (the policy alerts at %(limit)s uses within %(minutes)s "
+                       "minutes).", card=card[-8:], uses=len(burst),
+                       span=int(span.total_seconds() // 60),
+                       start=local_text(burst[0].occurred_at, policy), limit=count,
+                       minutes=minutes)
         evidence = {"card_fingerprint": card, "uses": len(burst),
                     "first_at": burst[0].occurred_at, "last_at": burst[-1].occurred_at,
                     "span_minutes": round(span.total_seconds() / 60, 1),
@@ -43,7 +48,7 @@ def card_velocity(activity: Activity, policy: Policy, now: datetime) -> tuple[Sc
                     "threshold_count": count, "window_minutes": minutes}
         hits.append(hit(code, severity(policy, code, "high"), subject=f"card:{card}",
                         summary=summary, period=str(local_day(burst[0].occurred_at, policy)),
-                        evidence=evidence))
+                        evidence=evidence, occurred_at=burst[0].occurred_at))
     return tuple(hits)
 
 
@@ -63,26 +68,36 @@ def _densest(used: list[MonitoredTransaction],
 @scenario("bot_intervals")
 def bot_intervals(activity: Activity, policy: Policy, now: datetime) -> tuple[ScenarioHit, ...]:
     """At least ``bot_interval_min_gaps`` consecutive gaps between the merchant's sales, each
-    between ``bot_interval_min_seconds`` and ``bot_interval_max_seconds`` (inclusive)."""
+    at or under ``bot_interval_max_seconds`` (and at or over ``bot_interval_min_seconds``, 0 in
+    the policy: a faster machine is no less a machine), inclusive."""
     code, params = "bot_intervals", policy.monitoring.params
     low, high = params["bot_interval_min_seconds"], params["bot_interval_max_seconds"]
     needed = params["bot_interval_min_gaps"]
     days = recent_days(activity.transactions, now, policy)
     sold = sales(t for day in sorted(days) for t in days[day])
+    if needed < 1:
+        return Insufficient("the policy's bot_interval_min_gaps is 0")
+    if len(sold) < needed + 1:
+        return Insufficient(f"{len(sold)} sales on the previous and current local day; a run "
+                            f"needs {needed + 1}")
     run = _longest_regular_run(sold, low, high)
-    if len(run) - 1 < needed or needed < 1:
+    if len(run) - 1 < needed:
         return ()
     gaps = [int((later.occurred_at - earlier.occurred_at).total_seconds())
             for earlier, later in zip(run, run[1:], strict=False)]
-    summary = (f"{len(run)} sales came one after another at {min(gaps)}-{max(gaps)} second "
-               f"intervals from {local_text(run[0].occurred_at, policy)}, a machine-like rhythm "
-               f"(the policy alerts at {needed} consecutive gaps of {low}-{high} seconds).")
+    summary = says("%(count)s sales came one after another at %(shortest)s-%(longest)s second "
+                   "intervals from %(start)s, a machine-like rhythm (the policy alerts at "
+                   "%(needed)s consecutive gaps of %(low)s-%(high)s seconds).", count=len(run),
+                   shortest=min(gaps), longest=max(gaps),
+                   start=local_text(run[0].occurred_at, policy), needed=needed, low=low,
+                   high=high)
     evidence = {"sales_in_run": len(run), "gaps_seconds": gaps, "first_at": run[0].occurred_at,
                 "last_at": run[-1].occurred_at,
                 "transaction_ids": [t.transaction_id for t in run],
                 "min_seconds": low, "max_seconds": high, "min_gaps": needed}
     return (hit(code, severity(policy, code, "high"), subject="merchant", summary=summary,
-                period=str(local_day(run[0].occurred_at, policy)), evidence=evidence),)
+                period=str(local_day(run[0].occurred_at, policy)), evidence=evidence,
+                occurred_at=run[0].occurred_at),)
 
 
 def _longest_regular_run(sold: list[MonitoredTransaction], low: int,

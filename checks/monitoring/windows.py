@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
@@ -87,11 +87,13 @@ def recent_days(transactions: Iterable[MonitoredTransaction], now: datetime,
     midnight) still counts towards its own day and the same day always gives the same key."""
     tz = zone(policy)
     today = local_day(now, policy)
-    start = datetime.combine(today - timedelta(days=1), datetime.min.time(), tz)
+    # In UTC, as the transactions are: comparing across zones asks the zone at every step.
+    start = datetime.combine(today - timedelta(days=1), datetime.min.time(), tz).astimezone(UTC)
     by_day: dict[date, list[MonitoredTransaction]] = {}
-    for t in sorted(transactions, key=lambda t: t.occurred_at):
-        if start <= t.occurred_at <= now:
-            by_day.setdefault(local_day(t.occurred_at, policy), []).append(t)
+    # Filter before sorting: a month of history is judged at every upload, these two days only.
+    for t in sorted((t for t in transactions if start <= t.occurred_at <= now),
+                    key=lambda t: t.occurred_at):
+        by_day.setdefault(local_day(t.occurred_at, policy), []).append(t)
     return by_day
 
 

@@ -3,6 +3,11 @@
 Pure code: no Flask, no database. The application loads list files with ``load_list``, stores
 ``ListEntry.to_dict()`` rows, and rebuilds a ``ScreeningIndex`` from them; checks call
 ``ScreeningIndex.screen`` and receive ``checks.facts.ScreeningHit`` values.
+
+``ScreeningIndex`` is matcher 2 (``matcher.py`` on ``names.py``: rigour normalisation, phonetic
+blocking, token similarities from ``similarity.py``, identifiers from ``identifiers.py``, per-hit
+explanations from ``explain.py``); ``matcher_v1`` keeps the matcher policy 2026.11.1 was
+calibrated on, for the quality bench's baseline.
 """
 
 from checks.screening.entries import ListEntry, ListFormatError, LoadedList

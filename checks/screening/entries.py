@@ -7,6 +7,8 @@ this module is the only contract between the list files, the database and the ma
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +22,13 @@ _TUPLE_FIELDS = (
     "nationalities",
     "countries",
     "programs",
+    "identifiers",
 )
+
+
+def identifier_key(value: str) -> str:
+    """An identifier compared by its letters and digits only: 'A-123 456' → 'A123456'."""
+    return "".join(ch for ch in value.upper() if ch.isalnum())
 
 
 class ListFormatError(ValueError):
@@ -52,6 +60,8 @@ class ListEntry:
     programs: tuple[str, ...] = ()
     remarks: str = ""
     weak_aliases: tuple[str, ...] = ()
+    identifiers: tuple[str, ...] = ()  # passport, national id, tax id… as ``identifier_key``s
+    positions: tuple[str, ...] = ()  # a PEP's positions (FtM ``position``), R-D2
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -87,7 +97,14 @@ class ListEntry:
         }
         for name in _TUPLE_FIELDS:
             data[name] = list(getattr(self, name))
+        if self.positions:  # only PEP entries carry it; others keep their stored form
+            data["positions"] = list(self.positions)
         return data
+
+    def digest(self) -> str:
+        """SHA-256 of the entry's data: a "not this person" decision lapses when it changes."""
+        text = json.dumps(self.to_dict(), sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(text.encode()).hexdigest()
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ListEntry:
@@ -100,6 +117,7 @@ class ListEntry:
             entry_type=data["entry_type"],
             primary_name=data["primary_name"],
             remarks=data.get("remarks") or "",
+            positions=tuple(data.get("positions") or ()),
             **values,
         )
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from checks.screening.countries import country_code
-from checks.screening.entries import ListEntry, ListFormatError
+from checks.screening.entries import ListEntry, ListFormatError, identifier_key
 
 SCHEMA_TYPES = {
     "Person": "individual",
@@ -28,6 +28,8 @@ SCHEMA_TYPES = {
 }
 _PEP_TOPICS = ("role.pep", "role.rca")
 
+_IDENTIFIER_PROPS = ("passportNumber", "idNumber", "taxNumber", "registrationNumber",
+                     "innCode", "ogrnCode", "vatCode", "leiCode", "imoNumber", "swiftBic")
 
 def kind_from_topics(topics: list[str]) -> str | None:
     """'sanctions' for any sanction topic, 'pep' for PEP/RCA roles, else ``None``."""
@@ -127,4 +129,8 @@ def _entry(
         countries=_codes(props, "country", "jurisdiction"),
         programs=tuple(dict.fromkeys(programs or data.get("datasets") or ())),
         remarks=" ".join(_values(props, "notes")),
+        positions=tuple(dict.fromkeys(_values(props, "position"))) if kind == "pep" else (),
+        identifiers=tuple(dict.fromkeys(
+            key for key in (identifier_key(v) for prop in _IDENTIFIER_PROPS
+                            for v in _values(props, prop)) if len(key) >= 4)),
     )

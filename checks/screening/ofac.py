@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from checks.screening.countries import country_code
-from checks.screening.entries import ListEntry, ListFormatError
+from checks.screening.entries import ListEntry, ListFormatError, identifier_key
 
 LIST_NAME = "OFAC SDN"
 COLUMNS = {"sdn": 12, "alt": 5, "add": 6, "comments": 2}
@@ -87,6 +87,22 @@ def parse_dob(text: str) -> list[str]:
     if day and month_num:
         return [f"{year}-{month_num:02d}-{int(day):02d}"]
     return [f"{year}-{month_num:02d}"] if month_num else [year]
+
+
+_IDENTIFIER = re.compile(
+    r"(?:Passport|National ID No\.|Tax ID No\.|Identification Number|Registration Number|"
+    r"Cedula No\.|NIT #|D\.N\.I\.|C\.U\.R\.P\. #|RFC|SSN|Personal ID Card|"
+    r"National Foreign ID Number|Registration ID|Business Registration Number|"
+    r"Government Gazette Number|Company Number|IMO|MMSI|Aircraft Manufacturer's Serial Number "
+    r"\(MSN\)|Birth Certificate Number|Residency Number|Kenyan ID No\.|Stateless Person ID "
+    r"Card|Travel Document Number|UK Company Number|Trade License No\.)\s+([A-Z0-9][A-Z0-9\-/.]*)"
+)
+
+
+def parse_identifiers(remarks: str) -> list[str]:
+    """Passport, national id, tax and registration numbers from OFAC remarks (R-D2)."""
+    keys = (identifier_key(m.group(1)) for m in _IDENTIFIER.finditer(remarks))
+    return _unique([k for k in keys if len(k) >= 4])
 
 
 def parse_remarks(remarks: str) -> tuple[list[str], list[str], list[str]]:
@@ -176,4 +192,5 @@ def _entry(
         countries=tuple(_unique(countries + ([vessel_flag] if vessel_flag else []))),
         programs=tuple(p.strip(" []") for p in program.split("] [") if p.strip(" []")),
         remarks=remarks,
+        identifiers=tuple(parse_identifiers(remarks)),
     )

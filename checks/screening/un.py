@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from checks.screening.countries import country_code
-from checks.screening.entries import ListEntry, ListFormatError
+from checks.screening.entries import ListEntry, ListFormatError, identifier_key
 
 try:  # pragma: no cover - exercised by whichever branch is installed
     from defusedxml import DefusedXmlException
@@ -107,6 +107,9 @@ def _record(elem: StdET.Element, file_name: str, position: int) -> ListEntry | N
         countries=tuple(dict.fromkeys(c for c in countries if c)),
         programs=tuple(p for p in (_text(elem.find("UN_LIST_TYPE")),) if p),
         remarks=_text(elem.find("COMMENTS1")),
+        identifiers=tuple(dict.fromkeys(
+            key for key in (identifier_key(_text(n)) for n in elem.iterfind(
+                f"{prefix}_DOCUMENT/NUMBER")) if len(key) >= 4)),
     )
 
 

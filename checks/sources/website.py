@@ -40,6 +40,11 @@ METADATA_ADDRESSES = frozenset(
 )
 CGNAT = ipaddress.ip_network("100.64.0.0/10")
 NAT64 = ipaddress.ip_network("64:ff9b::/96")
+# IANA special-purpose IPv6 blocks that Python's ``is_global`` still calls global (Python
+# 3.11): deprecated site-local (RFC 3879), discard-only (RFC 6666), documentation (RFC 3849)
+# and Teredo/ORCHID ranges of 2001::/23 — never a merchant's web server.
+NON_GLOBAL_V6 = tuple(ipaddress.ip_network(n) for n in (
+    "fec0::/10", "100::/64", "2001:db8::/32", "2001::/23", "3fff::/20", "5f00::/16"))
 
 
 def address_refusal(address: str, *, allow_private: bool = False) -> str | None:
@@ -67,6 +72,9 @@ def address_refusal(address: str, *, allow_private: bool = False) -> str | None:
         (ip.is_link_local, "link-local address"),
         (ip.version == 4 and ip in CGNAT, "carrier-grade NAT address"),
         (ip.is_private, "private address"),
+        (ip.version == 6 and ip.is_site_local, "site-local address"),
+        (ip.version == 6 and any(ip in net for net in NON_GLOBAL_V6),
+         "special-purpose address"),
         (not ip.is_global, "address not globally routable"),
     ):
         if refused:
@@ -154,6 +162,11 @@ class _Refused(Exception):
         self.kind = kind
 
 
+#: A URL the SSRF policy refuses (``kind``: refused, dns, invalid_url, ...), for callers that
+#: vet a URL with :meth:`WebsiteFetcher.vet` and connect themselves (webhook deliveries).
+FetchRefused = _Refused
+
+
 class WebsiteFetcher:
     """Fetches merchant pages under the SSRF policy described in the module docstring."""
 
@@ -219,14 +232,14 @@ class WebsiteFetcher:
         deadline: float,
     ) -> tuple[WebPage, str | None]:
         """One vetted request; returns the page, or the next absolute URL for a redirect."""
-        target, host, address = self._vet(url)
+        target, host, address = self.vet(url)
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise _Refused("timeout", "total time limit reached")
         request = http.build_request(
             "GET",
             target.copy_with(host=address),
-            headers={"Host": _host_header(target), "User-Agent": USER_AGENT,
+            headers={"Host": host_header(target), "User-Agent": USER_AGENT,
                      "Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1"},
             timeout=httpx.Timeout(min(self.timeout, remaining)),
             extensions={"sni_hostname": host} if target.scheme == "https" else {},
@@ -249,8 +262,9 @@ class WebsiteFetcher:
         )
         return _judged(page), None
 
-    def _vet(self, url: str) -> tuple[httpx.URL, str, str]:
-        """Check scheme, port, credentials and every resolved address; return the IP to pin."""
+    def vet(self, url: str) -> tuple[httpx.URL, str, str]:
+        """Check scheme, port, credentials and every resolved address; return the URL, its
+        host and the IP to pin (raises :data:`FetchRefused`)."""
         try:
             target = httpx.URL(url)
         except httpx.InvalidURL as exc:
@@ -316,7 +330,8 @@ class WebsiteFetcher:
         return bytes(body)
 
 
-def _host_header(url: httpx.URL) -> str:
+def host_header(url: httpx.URL) -> str:
+    """The ``Host`` header of ``url`` (with the port only when not the default)."""
     default = 443 if url.scheme == "https" else 80
     host = f"[{url.host}]" if ":" in url.host else url.host
     return host if url.port in (None, default) else f"{host}:{url.port}"
