@@ -43,6 +43,21 @@ class Limits:
         return self.max_amount_per_tx is not None or self.daily_amount is not None
 
 
+# The bounds of one payment's amount everywhere kybgate takes one (the JSON API's ``Amount``:
+# 16 digits, 4 of them decimals): 0 <= amount < 10^12, at most 4 decimals.
+MAX_PAYMENT_AMOUNT = Decimal(10) ** 12
+PAYMENT_AMOUNT_WORDS = "a number from 0 to 999,999,999,999.9999 with at most 4 decimals"
+
+
+def payment_amount_problem(amount: object) -> str | None:
+    """Why ``amount`` is not a payment amount kybgate accepts, or None when it is."""
+    if not isinstance(amount, Decimal) or not amount.is_finite():
+        return f"the amount is not {PAYMENT_AMOUNT_WORDS}"
+    if amount < 0 or amount >= MAX_PAYMENT_AMOUNT or amount.as_tuple().exponent < -4:
+        return f"the amount is not {PAYMENT_AMOUNT_WORDS}"
+    return None
+
+
 def plain_amount(value: Decimal | None) -> str | None:
     """``500`` rather than the stored ``500.0000``: as many decimals as carry value."""
     return None if value is None else f"{value.normalize():f}"

@@ -14,10 +14,15 @@ spend today, and audits the :class:`Decision`. Checks run in this order; the fir
 4. ``key_frozen`` — the merchant's kill switch (R-E1), reversible.
 5. ``merchant_not_active`` — the merchant is suspended or no longer approved.
 6. ``key_not_yet_active`` — inside the activation delay of a new key (R-E7); resolves by itself.
-7. ``ip_not_allowed`` — no resolvable client IP, an empty whitelist, or an IP outside it (R-B1).
-8. ``back_url_mismatch`` — no usable site, no registered back URL, or a site that does not match
+7. ``blacklisted`` — an attribute of the request (client IP or its CIDR, card fingerprint,
+   customer ref, e-mail, phone, device id) is on the institution's blacklist (R-E2). Judged
+   once the token is authentic and its key usable, so the hit is attributed to a merchant (and
+   alerted); and before the whitelist, back URL and limits, so that a blacklisted attribute is
+   reported as such even when another rule would refuse the request too.
+8. ``ip_not_allowed`` — no resolvable client IP, an empty whitelist, or an IP outside it (R-B1).
+9. ``back_url_mismatch`` — no usable site, no registered back URL, or a site that does not match
    (R-B3).
-9. ``limit_exceeded`` — operation not allowed; for a key with amount limits, an amount that is
+10. ``limit_exceeded`` — operation not allowed; for a key with amount limits, an amount that is
    negative or not finite, in another currency than the limits', above the per-transaction limit,
    or taking today's spend above the daily limit (R-E5); for a live key, an amount above the
    merchant's per-transaction cap (converted to the caps' currency at the policy's rate; a
@@ -42,12 +47,14 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal
 
 from api_keys.backurls import Site, SiteSet, site_allowed
+from api_keys.blacklist import BlacklistIndex, BlacklistMatch, BlacklistProbe
 from api_keys.limits import (
     Charge,
     Limits,
     MerchantCaps,
     convert,
     in_force,
+    payment_amount_problem,
     period_key,
     plain_amount,
 )
@@ -66,6 +73,7 @@ REASONS = (
     "ip_not_allowed",
     "back_url_mismatch",
     "limit_exceeded",
+    "blacklisted",
 )
 MAX_GRACE_SECONDS = 24 * 3600
 _DUMMY_HASH = "0" * 64
@@ -109,6 +117,7 @@ class VerificationRequest:
     operation: str | None = None
     amount: Decimal | None = None
     currency: str | None = None
+    probe: BlacklistProbe | None = None  # the attributes the blacklist is consulted on
 
     def __repr__(self) -> str:
         return f"VerificationRequest(client_ip={self.client_ip!r}, site={self.site!r}, ...)"
@@ -124,6 +133,7 @@ class Decision:
     merchant_id: str | None = None
     charges: tuple[Charge, ...] = ()  # running totals to check and add when stored
     limit: str | None = None  # which limit refused the request, in words
+    blacklist: BlacklistMatch | None = None  # the entry behind ``blacklisted``
 
     def __bool__(self) -> bool:
         return self.allowed
@@ -179,10 +189,10 @@ def _judge_limits(request: VerificationRequest, record: KeyRecord, limits: Limit
         return f"operation {request.operation or '(none)'} is not allowed for this key", ()
     caps = record.caps
     amount = request.amount
+    if amount is not None and (problem := payment_amount_problem(amount)):
+        return problem, ()  # judged even without limits: nothing unbounded is let through
     if amount is None or not (limits.has_amounts or caps is not None):
         return None, ()  # a non-monetary operation; the gateway sends every monetary amount
-    if not isinstance(amount, Decimal) or not amount.is_finite() or amount < 0:
-        return "the amount is not a finite, non-negative number", ()
     charges = []
     if limits.has_amounts:
         if request.currency != limits.currency:  # no exchange rates for a key's own limits
@@ -220,6 +230,7 @@ def verify(
     daily_spent: Decimal | None = None,
     rates: Mapping[str, Decimal] | None = None,
     zone: tzinfo = UTC,
+    blacklist: BlacklistIndex | None = None,
 ) -> Decision:
     """Decide on ``request`` with the stored ``record`` (None if no key has the token's id).
 
@@ -227,7 +238,8 @@ def verify(
     policy) convert amounts for the merchant's caps; ``zone`` is the calendar of daily and
     monthly totals (the policy's ``limit_timezone``). ``daily_spent``, if given, is the key's
     accepted amount so far today in the limits' currency, and the key's daily limit is judged
-    here too. See the module docstring for the order of checks.
+    here too. ``blacklist`` is matched against ``request.probe``. See the module docstring
+    for the order of checks.
     """
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
@@ -238,6 +250,10 @@ def verify(
     reason = _state_reason(record, now)
     if reason is not None:
         return Decision(False, reason, *ids)
+    if blacklist is not None and request.probe is not None:
+        hit = blacklist.match(request.probe)
+        if hit is not None:
+            return Decision(False, "blacklisted", *ids, blacklist=hit)
     client_ip = request.client_ip
     if isinstance(client_ip, Failure) or client_ip is None:
         return Decision(False, "ip_not_allowed", *ids)

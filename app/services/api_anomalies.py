@@ -11,6 +11,10 @@ A hit opens one :class:`Alert` per subject and day (its ``dedupe_key`` is unique
 racing open it once) due ``[alerts] sla_hours`` later (R-C1), and is audited. Counting reads the
 audit trail, so every worker sees every request. :class:`AnomalyMonitor` runs the checks on a
 background thread after each audit batch commits, so monitoring never delays an answer.
+
+The same thread feeds allowed verifications that carry an amount to the POS scenarios
+(``app/services/verification_monitoring.py``), at most once per merchant per
+``[monitoring] verification_eval_interval_seconds`` (a merchant seen meanwhile waits its turn).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -26,9 +31,11 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from app.audit.trail import EventDraft, record
+from app.audit.trail import Actor, EventDraft, record
 from app.models import Alert, AuditEvent
+from app.services.alerts import active_snoozes, due_time, record_suppressed
 from checks.policy import Policy, load_policy
+from checks.wording import says
 
 log = logging.getLogger("kybgate.monitoring")
 VERIFY_ACTION = "api.verify"
@@ -51,11 +58,17 @@ def _day(at: dt.datetime) -> dt.datetime:
 
 
 def _distinct(session: Session, column: sa.ColumnElement, *, merchant_id: str,
-              where: sa.ColumnElement, since: dt.datetime) -> int:
-    return session.exec(select(sa.func.count(sa.distinct(column))).where(
+              where: sa.ColumnElement, since: dt.datetime) -> tuple[int, dt.datetime | None]:
+    """Distinct values of ``column`` for the subject that day, and its first request's time
+    (the earliest API call behind a hit: R-C1's clock runs from it)."""
+    count, first = session.exec(select(sa.func.count(sa.distinct(column)),
+                                       sa.func.min(AuditEvent.at)).where(
         AuditEvent.action == VERIFY_ACTION, AuditEvent.merchant_id == merchant_id,
         AuditEvent.at >= since, AuditEvent.at < since + dt.timedelta(days=1),
         column.is_not(None), where)).one()
+    if first is not None and first.tzinfo is None:
+        first = first.replace(tzinfo=dt.UTC)
+    return count, first
 
 
 def dedupe_key(scenario: str, merchant_id: str, subject: str, at: dt.datetime) -> str:
@@ -63,18 +76,43 @@ def dedupe_key(scenario: str, merchant_id: str, subject: str, at: dt.datetime) -
     return f"{scenario}:{merchant_id}:{subject}:{_day(at):%Y-%m-%d}"
 
 
+def _first_call(session: Session, *, scenario: str, observation: Observation,
+                subject: str) -> dt.datetime | None:
+    """The day's first verification with ``subject``: the 3-hour clock runs from it (R-C1)."""
+    column = AuditEvent.source_ip if scenario == IP_SCENARIO else AuditEvent.customer_ref
+    since = _day(observation.at)
+    return session.exec(select(sa.func.min(AuditEvent.at)).where(
+        AuditEvent.action == VERIFY_ACTION, AuditEvent.merchant_id == observation.merchant_id,
+        AuditEvent.at >= since, AuditEvent.at < since + dt.timedelta(days=1),
+        column == subject)).one()
+
+
 def _open(session: Session, *, scenario: str, observation: Observation, subject: str,
-          count: int, threshold: int, now: dt.datetime, policy: Policy) -> Alert | None:
+          count: int, threshold: int, now: dt.datetime, policy: Policy,
+          first: dt.datetime | None = None) -> Alert | None:
     key = dedupe_key(scenario, observation.merchant_id, subject, observation.at)
     if session.exec(select(Alert.id).where(Alert.dedupe_key == key)).first():
         return None
-    what = ("customer refs from IP" if scenario == IP_SCENARIO else "IPs for customer ref")
+    if scenario == IP_SCENARIO:
+        said = says("%(count)s distinct customer refs from IP %(subject)s today (threshold "
+                    "%(threshold)s)", count=count, subject=subject, threshold=threshold)
+    else:
+        said = says("%(count)s distinct IPs for customer ref %(subject)s today (threshold "
+                    "%(threshold)s)", count=count, subject=subject, threshold=threshold)
+    occurred = first or _first_call(session, scenario=scenario, observation=observation,
+                                    subject=subject) or observation.at
+    snooze = active_snoozes(session, merchant_id=observation.merchant_id, now=now).get(scenario)
+    if snooze is not None:
+        record_suppressed(session, snooze=snooze, dedupe_key=key, occurred_at=occurred,
+                          summary=said.text(), now=now,
+                          actor=Actor(name="system:monitoring"))
+        return None
     alert = Alert(merchant_id=observation.merchant_id, scenario=scenario, severity="high",
-                  summary=f"{count} distinct {what} {subject} today (threshold {threshold})",
+                  summary=said.text(), summary_wording=said.to_dict(),
                   details={"subject": subject, "count": count, "threshold": threshold,
                            "day": f"{_day(observation.at):%Y-%m-%d}"},
-                  dedupe_key=key, opened_at=now,
-                  due_at=now + dt.timedelta(hours=policy.alert_sla_hours))
+                  dedupe_key=key, opened_at=now, occurred_at=occurred,
+                  due_at=due_time(occurred, policy))
     session.add(alert)
     session.flush()
     record(session, EventDraft(action="alert.opened", actor="system:monitoring",
@@ -96,17 +134,18 @@ def detect_api_anomalies(session: Session, *, observation: Observation, now: dt.
     policy = policy or load_policy()
     known = set() if known is None else known
     opened = []
-    for obs, scenario, subject, count, limit in _reached(session, observation=observation,
-                                                           policy=policy, known=known):
+    for obs, scenario, subject, count, limit, first in _reached(
+            session, observation=observation, policy=policy, known=known):
         opened.append(_open(session, scenario=scenario, observation=obs, subject=subject,
-                            count=count, threshold=limit, now=now, policy=policy))
+                            count=count, threshold=limit, now=now, policy=policy, first=first))
     return [alert for alert in opened if alert is not None]
 
 
 def _reached(session: Session, *, observation: Observation, policy: Policy,
-             known: set[str]) -> list[tuple[Observation, str, str, int, int]]:
-    """(observation, scenario, subject, count, threshold) of each threshold reached today
-    whose alert is not in ``known`` (which is updated)."""
+             known: set[str]) -> list[tuple[Observation, str, str, int, int,
+                                             dt.datetime | None]]:
+    """(observation, scenario, subject, count, threshold, first request) of each threshold
+    reached today whose alert is not in ``known`` (which is updated)."""
     since = _day(observation.at)
     checks = (
         (IP_SCENARIO, observation.source_ip, AuditEvent.customer_ref,
@@ -121,11 +160,11 @@ def _reached(session: Session, *, observation: Observation, policy: Policy,
         key = dedupe_key(scenario, observation.merchant_id, subject, observation.at)
         if key in known:
             continue
-        count = _distinct(session, column, merchant_id=observation.merchant_id, where=where,
-                          since=since)
+        count, first = _distinct(session, column, merchant_id=observation.merchant_id,
+                                 where=where, since=since)
         if count >= limit:
             known.add(key)
-            reached.append((observation, scenario, subject, count, limit))
+            reached.append((observation, scenario, subject, count, limit, first))
     return reached
 
 
@@ -138,6 +177,14 @@ def observations(drafts: Iterable[EventDraft]) -> list[Observation]:
                               d.at or dt.datetime.now(dt.UTC))
             seen.setdefault((obs.merchant_id, obs.source_ip, obs.customer_ref), obs)
     return list(seen.values())
+
+
+def scenario_merchants(drafts: Iterable[EventDraft]) -> list[str]:
+    """Merchants with an allowed verification that carries an amount in ``drafts``."""
+    return list(dict.fromkeys(
+        d.merchant_id for d in drafts
+        if d.action == VERIFY_ACTION and d.decision == "allow" and d.amount is not None
+        and d.merchant_id))
 
 
 class AnomalyMonitor:
@@ -155,15 +202,24 @@ class AnomalyMonitor:
         self._draining = 0
         self._known: set[str] = set()
         self._thread: threading.Thread | None = None
+        self._scenario_due: dict[str, float] = {}  # merchant -> monotonic time it may run
+        self._scenario_last: dict[str, float] = {}
+        self.scenario_interval = float(self.policy.monitoring.params.get(
+            "verification_eval_interval_seconds", 30))
 
     def observe(self, drafts: Sequence[EventDraft], _stored: object = None) -> None:
         """Queue the subjects of committed ``drafts`` (the batcher's after-commit hook)."""
         found = observations(drafts)
-        if not found:
+        merchants = scenario_merchants(drafts)
+        if not found and not merchants:
             return
         with self._cond:
             for obs in found:
                 self._pending[(obs.merchant_id, obs.source_ip, obs.customer_ref)] = obs
+            now = time.monotonic()
+            for merchant_id in merchants:
+                last = self._scenario_last.get(merchant_id, float("-inf"))
+                self._scenario_due.setdefault(merchant_id, max(now, last + self.scenario_interval))
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="kyb-api-anomalies",
                                                 daemon=True)
@@ -176,26 +232,62 @@ class AnomalyMonitor:
             self._draining += 1
             self._cond.notify_all()
             try:
-                return self._cond.wait_for(lambda: not self._pending and not self._busy,
-                                           timeout)
+                return self._cond.wait_for(
+                    lambda: not self._pending and not self._scenario_due and not self._busy,
+                    timeout)
             finally:
                 self._draining -= 1
+
+    def _due(self) -> list[str]:
+        """Merchants whose verification scenarios may run now (all of them when draining)."""
+        now = time.monotonic()
+        return [m for m, at in self._scenario_due.items() if self._draining or at <= now]
+
+    def _wait(self) -> float:
+        if not self._scenario_due:
+            return 5.0
+        return max(0.05, min(5.0, min(self._scenario_due.values()) - time.monotonic()))
 
     def _run(self) -> None:
         while True:
             with self._cond:
-                if not self._cond.wait_for(lambda: self._pending, timeout=5.0):
-                    self._thread = None
-                    return
+                if not self._cond.wait_for(lambda: self._pending or self._due(),
+                                           timeout=self._wait()):
+                    if not self._scenario_due:
+                        self._thread = None
+                        return
+                    continue
                 batch, self._pending, self._busy = list(self._pending.values()), {}, True
+                merchants = self._due()
+                for merchant_id in merchants:
+                    del self._scenario_due[merchant_id]
+                    self._scenario_last[merchant_id] = time.monotonic()
             try:
-                self._check(batch)
+                if batch:
+                    self._check(batch)
+                if merchants:
+                    self._check_scenarios(merchants)
             finally:
                 with self._cond:
                     self._busy = False
                     self._cond.notify_all()
                     # Coalesce: requests arriving meanwhile are checked together next round.
                     self._cond.wait_for(lambda: self._draining, timeout=self.interval)
+
+    def _check_scenarios(self, merchants: list[str]) -> None:
+        from app.services.verification_monitoring import evaluate_verifications
+
+        now = dt.datetime.now(dt.UTC)
+        for merchant_id in merchants:
+            try:
+                with Session(self.writer) as session:
+                    evaluate_verifications(session, merchant_id=merchant_id, now=now,
+                                           policy=self.policy)
+                    session.commit()
+            except Exception:
+                log.exception("verification scenarios failed for %s", merchant_id)
+        if len(self._scenario_last) > 100_000:
+            self._scenario_last.clear()
 
     def _check(self, batch: list[Observation]) -> None:
         now = dt.datetime.now(dt.UTC)
@@ -211,9 +303,10 @@ class AnomalyMonitor:
                     known |= before
             if hits:
                 with Session(self.writer) as session:
-                    for obs, scenario, subject, count, limit in hits:
+                    for obs, scenario, subject, count, limit, first in hits:
                         _open(session, scenario=scenario, observation=obs, subject=subject,
-                              count=count, threshold=limit, now=now, policy=self.policy)
+                              count=count, threshold=limit, now=now, policy=self.policy,
+                              first=first)
                     session.commit()
             self._known = known if len(known) < 100_000 else set()
         except IntegrityError:  # another worker opened the same alert first

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -20,10 +21,13 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from app import metrics
 from app.audit.trail import Actor, record
 from app.models import Assessment, Merchant, MerchantChange
 from app.services import hooks
 from app.services.facts import LookupSources, gather_facts
+from app.services.personal_data import Disclosure, data_keys
+from app.services.sealed_assessments import open_assessment, public_facts, seal_assessment
 from checks.assessment import Verdict, run_checks, score
 from checks.facts import MerchantFacts
 from checks.policy import ACTIVE_POLICY_FILE, POLICY_DIR, Policy, PolicyError, load_policy
@@ -80,9 +84,20 @@ def latest_assessment(session: Session, merchant: Merchant) -> Assessment | None
                         .limit(1)).first()
 
 
-def snapshot_facts(assessment: Assessment) -> tuple[MerchantFacts, dt.datetime]:
-    """The facts and instant an assessment was made on."""
-    snap = assessment.input_snapshot
+class SnapshotErased(ValueError):
+    """Retention erased the personal facts of this assessment's snapshot (R-D7)."""
+
+
+def snapshot_facts(assessment: Assessment, disclosure: Disclosure | None = None, *,
+                   purpose: str = "assessment re-use") -> tuple[MerchantFacts, dt.datetime]:
+    """The facts and instant an assessment was made on, its personal facts opened through
+    ``disclosure`` (else by the system for ``purpose``, audited); ``SnapshotErased`` once
+    retention erased them."""
+    opened = open_assessment(assessment, disclosure, purpose=purpose)
+    if opened.erased:
+        raise SnapshotErased(f"the personal data of assessment {assessment.id} was erased "
+                             f"on {opened.input_snapshot['erased_at']} (retention)")
+    snap = opened.input_snapshot
     return MerchantFacts.from_dict(snap["facts"]), dt.datetime.fromisoformat(snap["now"])
 
 
@@ -103,17 +118,36 @@ def assess_merchant(session: Session, *, merchant: Merchant, actor: Actor, now: 
     change) re-uses the previous snapshot's network lookups except for those checks. Fires
     ``hooks.tier_changed`` when the tier moves.
     """
+    started = time.perf_counter()
     previous = latest_assessment(session, merchant) if refresh_checks is not None else None
-    reuse = snapshot_facts(previous)[0] if previous is not None else None
+    # only network facts are re-used: the snapshot's clear part holds them (nothing opened)
+    reuse = public_facts(previous) if previous is not None else None
     facts = gather_facts(session, merchant=merchant, sources=sources, index=index, now=now,
                          reuse=reuse, refresh_checks=refresh_checks or ())
+    return store_assessment(session, merchant=merchant, facts=facts, actor=actor, now=now,
+                            trigger=trigger, policy=policy, refresh_checks=refresh_checks,
+                            started=started)
+
+
+def store_assessment(session: Session, *, merchant: Merchant, facts: MerchantFacts,
+                     actor: Actor, now: dt.datetime, trigger: str, policy: Policy,
+                     refresh_checks: tuple[str, ...] | None = None,
+                     started: float | None = None) -> Assessment:
+    """Judge ``facts`` (already gathered) and store the assessment, as ``assess_merchant``
+    does: audited, the merchant's tier updated, ``hooks.tier_changed`` fired on a move.
+    ``started`` (``time.perf_counter()``) is when gathering the facts began, for the
+    assessment-duration metric (R-D8)."""
+    started = time.perf_counter() if started is None else started
     results, verdict = evaluate(facts, policy, now)
     row = Assessment(
         merchant_id=merchant.id, policy_version=policy.version, policy_digest=policy.digest,
         score=verdict.score, tier=verdict.tier, recommended_action=verdict.recommended_action,
-        checks=[r.to_dict() for r in results], reasons=list(verdict.reasons),
-        input_snapshot={"now": now.isoformat(), "facts": facts.to_dict()},
-        trigger=trigger[:60], created_by=actor.name, created_at=now)
+        trigger=trigger[:60], created_by=actor.name, created_at=now,
+        expires_at=policy.assessments.expires_at(verdict.tier, now))
+    # evidence, reasons and the snapshot's personal facts are stored sealed (R-D7)
+    seal_assessment(row, checks=[r.to_dict() for r in results], reasons=list(verdict.reasons),
+                    snapshot={"now": now.isoformat(), "facts": facts.to_dict()},
+                    keys=data_keys(session))
     session.add(row)
     session.flush()
     old_tier = merchant.tier
@@ -124,10 +158,12 @@ def assess_merchant(session: Session, *, merchant: Merchant, actor: Actor, now: 
         merchant_id=merchant.id, decision=verdict.recommended_action,
         reason=f"score {verdict.score}, tier {verdict.tier}",
         details={"trigger": trigger, "policy_version": policy.version,
+                 "expires_at": row.expires_at.isoformat() if row.expires_at else None,
                  "policy_digest": policy.digest, "old_tier": old_tier,
                  "refreshed": list(refresh_checks) if refresh_checks is not None else "all",
                  "not_passed": {r.code: r.status for r in results if r.status != "pass"}}))
     session.flush()
+    metrics.assessment(verdict.tier, time.perf_counter() - started)  # R-D8
     hooks.tier_changed(session, merchant=merchant, old_tier=old_tier, new_tier=verdict.tier,
                        assessment=row, actor=actor, now=now)
     return row
@@ -154,11 +190,17 @@ def _jsonish(value: Any) -> Any:
     return json.loads(json.dumps(value, sort_keys=True, default=str))
 
 
+def _without_wording(check: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in check.items() if k != "wording"}
+
+
 def _differences(stored: dict[str, Any], new: dict[str, Any]) -> list[str]:
     out = [f"{key}: stored {stored[key]!r}, recomputed {new[key]!r}"
            for key in ("score", "tier", "recommended_action") if stored[key] != new[key]]
-    old_checks = {c["code"]: c for c in stored["checks"]}
-    new_checks = {c["code"]: c for c in new["checks"]}
+    # ``wording`` is how the English explanation is written in other languages: results stored
+    # before it existed replay identically (the explanation itself is still compared).
+    old_checks = {c["code"]: _without_wording(c) for c in stored["checks"]}
+    new_checks = {c["code"]: _without_wording(c) for c in new["checks"]}
     changed = sorted(code for code in old_checks.keys() | new_checks.keys()
                      if old_checks.get(code) != new_checks.get(code))
     if changed:
@@ -168,22 +210,27 @@ def _differences(stored: dict[str, Any], new: dict[str, Any]) -> list[str]:
     return out
 
 
-def replay(assessment: Assessment) -> ReplayReport:
-    """Recompute ``assessment`` from its stored snapshot with its own policy version (R-D4)."""
+def replay(assessment: Assessment, disclosure: Disclosure | None = None) -> ReplayReport:
+    """Recompute ``assessment`` from its stored snapshot with its own policy version (R-D4);
+    the sealed snapshot and checks are opened through ``disclosure`` (else by the system)."""
     policy = policy_by_version(assessment.policy_version)
     differences = []
     if policy.digest != assessment.policy_digest:
         differences.append(f"policy file {assessment.policy_version}.toml was edited after the "
                            f"assessment (digest {policy.digest[:12]} != "
                            f"{assessment.policy_digest[:12]})")
-    facts, now = snapshot_facts(assessment)
+    try:
+        facts, now = snapshot_facts(assessment, disclosure, purpose="assessment replay")
+    except SnapshotErased as exc:
+        return ReplayReport(assessment.id, assessment.policy_version, False, (str(exc),))
+    opened = open_assessment(assessment, disclosure, purpose="assessment replay")
     results, verdict = evaluate(facts, policy, now)
     recomputed = {"score": verdict.score, "tier": verdict.tier,
                   "recommended_action": verdict.recommended_action,
                   "reasons": list(verdict.reasons), "checks": [r.to_dict() for r in results]}
     stored = {"score": assessment.score, "tier": assessment.tier,
               "recommended_action": assessment.recommended_action,
-              "reasons": assessment.reasons, "checks": assessment.checks}
+              "reasons": opened.reasons, "checks": opened.checks}
     differences += _differences(_jsonish(stored), _jsonish(recomputed))
     return ReplayReport(assessment.id, assessment.policy_version, not differences,
                         tuple(differences), _jsonish(recomputed))

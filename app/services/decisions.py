@@ -13,7 +13,7 @@ from typing import Any
 from sqlmodel import Session, select
 
 from app.audit.trail import Actor, record
-from app.models import Assessment, Decision, Merchant, MerchantStatus
+from app.models import Assessment, Decision, Merchant, MerchantStatus, StaffUser
 from app.services import hooks
 from app.services.assessments import current_policy
 from app.services.notifications import notify_merchant
@@ -31,14 +31,6 @@ ALLOWED_FROM = {
 RESULT_STATUS = {"approve": "approved", "approve_with_limits": "approved",
                  "request_info": "info_requested", "reject": "rejected",
                  "suspend": "suspended"}
-MESSAGES = {
-    "approved": "Your application was approved. You can now create API keys in the portal.",
-    "info_requested": "We need more information about your application.",
-    "rejected": "Your application was not approved.",
-    "suspended": "Your merchant account was suspended; your API keys no longer work.",
-}
-
-
 class DecisionRefused(Exception):
     """A decision that may not be taken now; ``code`` says why (for a 409/422)."""
 
@@ -46,6 +38,20 @@ class DecisionRefused(Exception):
         super().__init__(message)
         self.code = code
 
+
+
+def _require_staff_approver(session: Session, actor: Actor) -> None:
+    """Four eyes are two people: each eye of a high-tier approval is an active staff user with
+    the approver (or admin) role, authenticated by the console or by a proven code. An OAuth
+    client, the CLI or a system actor is never one."""
+    kind, _, email = actor.name.partition(":")
+    user = session.exec(select(StaffUser).where(StaffUser.email == email,
+                                                StaffUser.active.is_(True))).first() \
+        if kind == "staff" else None
+    if user is None or user.role not in {"approver", "admin"}:
+        raise DecisionRefused("four_eyes", "four eyes: a high-risk approval needs two "
+                                           "authenticated staff approvers; "
+                                           f"{actor.name} is not one")
 
 
 def _latest_assessment(session: Session, merchant: Merchant) -> Assessment | None:
@@ -88,6 +94,7 @@ def decide(session: Session, *, merchant: Merchant, decision: str, reason: str,
                    policy_version=assessment.policy_version if assessment else None,
                    tier=tier, limits=_limits(limits), created_at=now)
     if decision.startswith("approve") and tier == "high":
+        _require_staff_approver(session, actor)
         pending = _pending(session, merchant)
         if pending is None:
             row.status = "pending_second"
@@ -127,8 +134,6 @@ def _apply(session: Session, merchant: Merchant, row: Decision, actor: Actor,
     session.flush()
     _audit(session, actor, merchant, row, stage="final", old=old, new=new)
     notify_merchant(session, merchant=merchant, event=f"merchant.{new}",
-                    subject=f"Application status: {new.replace('_', ' ')}",
-                    body=f"{MESSAGES[new]}\n\nStatus: {old} → {new}\nReason: {row.reason}",
                     payload={"old_status": old, "new_status": new, "reason": row.reason},
                     now=now)
     if old != new:

@@ -19,6 +19,7 @@ from sqlmodel import Session, select
 
 from app.audit.trail import Actor, record
 from app.models import Notification
+from app.services.sealed_notices import deliverable
 from checks.sources.smtp import Mailer, SmtpMailer
 
 MAX_ATTEMPTS = 8
@@ -74,7 +75,8 @@ def deliver_pending(session: Session, *, mailer: Mailer, actor: Actor, now: dt.d
     """Send up to ``limit`` due notifications; flush their new state and audit each."""
     sent = failed = gave_up = 0
     for note in due(session, now, limit):
-        result = mailer.send(note.recipient, note.subject, note.body)
+        mail = deliverable(note)  # a merchant's notice is opened to be sent (R-D7)
+        result = mailer.send(mail.recipient, mail.subject, mail.body)
         note.attempts += 1
         if result.ok:
             note.sent_at, note.last_error = now, None

@@ -27,7 +27,9 @@ from app.config import Settings
 from app.models import Merchant, MerchantChange, Ownership, Person, Transaction
 from app.services.blacklist import merchant_hits
 from app.services.ownership import find_shared_ownership
-from app.services.screening import screen_merchant
+from app.services.personal_data import SYSTEM, Disclosure, data_keys
+from app.services.screening import lists_by_kind, screen_merchant
+from app.services.screening_decisions import apply_dismissals
 from app.validation import iban as parse_iban
 from checks.facts import (
     DnsFacts,
@@ -108,22 +110,31 @@ def gather_facts(session: Session, *, merchant: Merchant, sources: LookupSources
     ``refresh_checks`` needs them or the website changed since.
     """
     network = _network_facts(merchant, sources, reuse, refresh_checks)
+    # One audit event for the owners' fields this assessment opens (R-D7).
+    disclosure = Disclosure(actor=SYSTEM, purpose="assessment", keys=data_keys(session))
     hits, lists = screen_merchant(session, merchant=merchant, index=index)
-    email_domain = registered_domain(merchant.email.rsplit("@", 1)[1]) if merchant.email \
+    hits = apply_dismissals(session, merchant=merchant, hits=hits, index=index)  # issue #12
+    contacts = disclosure.contacts(merchant)
+    email_domain = registered_domain(contacts.email.rsplit("@", 1)[1]) if contacts.email \
         else None
-    return MerchantFacts(
+    facts = MerchantFacts(
         merchant_id=merchant.id, legal_name=merchant.legal_name, trade_name=merchant.trade_name,
         country=merchant.country, capital=_money(merchant.capital_amount,
                                                  merchant.capital_currency),
-        founded_on=merchant.founded_on, email=merchant.email, email_domain=email_domain,
-        phone=merchant.phone, website=merchant.website, website_domain=merchant.website_domain,
+        founded_on=merchant.founded_on, email=contacts.email, email_domain=email_domain,
+        phone=contacts.phone, website=merchant.website, website_domain=merchant.website_domain,
         iban=iban_facts(merchant.iban), iban_changes=_iban_changes(session, merchant.id),
         declared_prices=_declared(merchant), transactions=_sales(session, merchant, now),
-        owners=_owners(session, merchant.id),
-        shared_ownership=find_shared_ownership(session, merchant=merchant),
-        screening_hits=hits, screened_lists=lists,
+        owners=_owners(session, merchant.id, disclosure),
+        shared_ownership=find_shared_ownership(session, merchant=merchant,
+                                               disclosure=disclosure),
+        screening_hits=hits, screened_lists=lists, **lists_by_kind(index),
+        screening_matcher=index.matcher_version if index is not None else None,
         email_disposable=None if email_domain is None else email_domain in DISPOSABLE_DOMAINS,
-        blacklist_hits=merchant_hits(session, merchant=merchant), **network)
+        blacklist_hits=merchant_hits(session, merchant=merchant, disclosure=disclosure),
+        **network)
+    disclosure.record(session, merchant_id=merchant.id)
+    return facts
 
 
 def _network_facts(merchant: Merchant, sources: LookupSources, reuse: MerchantFacts | None,
@@ -238,15 +249,18 @@ def _declared(merchant: Merchant) -> PriceRange | None:
                       max=merchant.declared_price_max, currency=merchant.declared_price_currency)
 
 
-def _owners(session: Session, merchant_id: str) -> tuple[Owner, ...]:
+def _owners(session: Session, merchant_id: str, disclosure: Disclosure) -> tuple[Owner, ...]:
     rows = session.exec(select(Person, Ownership).join(Ownership, Ownership.person_id ==
                                                        Person.id)
                         .where(Ownership.merchant_id == merchant_id,
-                               Ownership.removed_at.is_(None))
-                        .order_by(Person.full_name, Person.id)).all()
-    return tuple(Owner(full_name=p.full_name, national_id_masked=p.national_id_masked,
-                       birth_date=p.birth_date, nationality=p.nationality,
-                       share_pct=o.share_pct, role=o.role) for p, o in rows)
+                               Ownership.removed_at.is_(None))).all()
+    owners = []
+    for p, o in rows:
+        who = disclosure.identity(p, ("full_name", "birth_date"))
+        owners.append(Owner(full_name=who.display_name, national_id_masked=p.national_id_masked,
+                            birth_date=who.birth_date, nationality=p.nationality,
+                            share_pct=o.share_pct, role=o.role))
+    return tuple(sorted(owners, key=lambda x: x.full_name))
 
 
 def _sales(session: Session, merchant: Merchant, now: dt.datetime) -> TransactionsSummary:

@@ -26,14 +26,17 @@ EVENTS = ("merchant_changed", "status_changed", "tier_changed", "keys_changed",
 _subscribers: dict[str, list[Callable[..., Any]]] = defaultdict(list)
 
 
-def subscribe(event: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Decorator: call ``fn(session=, actor=, now=, **event_fields)`` on ``event``."""
+def subscribe(event: str, *, first: bool = False
+              ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorator: call ``fn(session=, actor=, now=, **event_fields)`` on ``event``.
+    ``first`` runs it before the subscribers already registered (e.g. the running figures are
+    updated before the monitoring scenarios read them)."""
     if event not in EVENTS:
         raise ValueError(f"unknown event {event!r}; known: {', '.join(EVENTS)}")
 
     def register(fn: Callable[..., Any]) -> Callable[..., Any]:
         if fn not in _subscribers[event]:
-            _subscribers[event].append(fn)
+            _subscribers[event].insert(0, fn) if first else _subscribers[event].append(fn)
         return fn
     return register
 

@@ -45,8 +45,7 @@ def _announce(session: Session, *, merchant: Merchant, actor: Actor, now: dt.dat
                                     merchant_id=merchant.id, reason=reason, at=now,
                                     details={"before": before, "after": after,
                                              "key_ids": key_ids, "message": message}))
-        notify_merchant(session, merchant=merchant, event=action, subject=message,
-                        body=f"{message}.\n\nBefore: {before}\nAfter: {after}",
+        notify_merchant(session, merchant=merchant, event=action,
                         payload={"before": before, "after": after, "key_ids": key_ids},
                         now=now)
     hooks.publish("keys_changed", session=session, actor=actor, now=now,

@@ -28,7 +28,7 @@ from api_keys.whitelist import APPROVAL_PREFIX, InvalidWhitelist, parse_whitelis
 from app.audit.trail import Actor, record
 from app.models import ApiKey, Merchant, MerchantStatus, StaffUser
 from app.services import hooks
-from app.services.notifications import describe_changes, notify_merchant
+from app.services.notifications import notify_merchant
 from checks.policy import Policy
 
 APPROVER_ROLES = frozenset({"approver", "admin"})
@@ -72,6 +72,12 @@ class IssuedKey:
 def _policy(policy: Policy | None) -> Policy:
     from app.services.assessments import current_policy
     return policy or current_policy()
+
+
+def pending_ranges(key: ApiKey) -> list[str]:
+    """The key's ranges broader than /24 or /48 that wait for an approver: stored but not in
+    force (the verifier ignores them until :func:`approve_wide_ranges`)."""
+    return [] if key.wide_ranges_approved_by else wide_ranges(list(key.ip_whitelist))
 
 
 def _whitelist(entries: list[str], environment: str) -> tuple[list[str], list[str]]:
@@ -220,29 +226,18 @@ def key_snapshot(key: ApiKey) -> dict[str, Any]:
 
 def _changed(session: Session, *, merchant: Merchant, key: ApiKey | None, action: str,
              actor: Actor, now: dt.datetime, before: dict[str, Any] | None,
-             after: dict[str, Any] | None, subject: str, reason: str | None = None) -> None:
+             after: dict[str, Any] | None, reason: str | None = None) -> None:
     """Audit, notify (R-E4: old and new values) and invalidate caches for one change."""
     record(session, actor.event(action, target_type="api_key" if key else "merchant",
                                 target_id=key.id if key else merchant.id,
                                 merchant_id=merchant.id, key_id=key.id if key else None,
                                 reason=reason, at=now,
                                 details={"before": before, "after": after, "reason": reason}))
-    lines = describe_changes([(name, _text((before or {}).get(name)), _text(value))
-                              for name, value in (after or {}).items()
-                              if (before or {}).get(name) != value])
-    notify_merchant(session, merchant=merchant, event=action, subject=subject,
-                    body=f"{subject}.\n\n{lines}\n\nIf you did not ask for this, freeze your "
-                         "keys at once and contact us.",
+    notify_merchant(session, merchant=merchant, event=action,
                     payload={"key_id": key.id if key else None, "before": before,
                              "after": after, "reason": reason}, now=now)
     hooks.publish("keys_changed", session=session, actor=actor, now=now,
                   merchant_id=merchant.id, key_ids=[key.id] if key else [])
-
-
-def _text(value: Any) -> str | None:
-    if value is None or value == [] or value == {}:
-        return None
-    return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
 
 
 def issue_key(session: Session, *, merchant: Merchant, name: str, environment: str,
@@ -285,9 +280,7 @@ def issue_key(session: Session, *, merchant: Merchant, name: str, environment: s
     session.flush()
     after = key_snapshot(key) | {"wide_ranges_pending": wide if not approver_user else []}
     _changed(session, merchant=merchant, key=key, action="key.created", actor=actor, now=now,
-             before=None, after=after,
-             subject=f"New {environment} API key {key.prefix} registered; it works from "
-                     f"{key.activates_at:%Y-%m-%d %H:%M} UTC")
+             before=None, after=after)
     return IssuedKey(key, issued.token)
 
 
@@ -359,13 +352,9 @@ def rotate_key(session: Session, *, key: ApiKey, grace_seconds: int, actor: Acto
     session.add_all([new, key])
     session.flush()
     _changed(session, merchant=merchant, key=key, action="key.rotated", actor=actor, now=now,
-             before=before, after=key_snapshot(key) | {"rotated_to": new.id},
-             subject=f"API key {key.prefix} rotated; the old token works until "
-                     f"{grace_until:%Y-%m-%d %H:%M:%S} UTC")
+             before=before, after=key_snapshot(key) | {"rotated_to": new.id})
     _changed(session, merchant=merchant, key=new, action="key.created", actor=actor, now=now,
-             before=None, after=key_snapshot(new) | {"rotated_from": key.id},
-             subject=f"New {new.environment} API key {new.prefix} registered by rotation; it "
-                     f"works from {new.activates_at:%Y-%m-%d %H:%M} UTC")
+             before=None, after=key_snapshot(new) | {"rotated_from": key.id})
     return IssuedKey(new, issued.token)
 
 
@@ -380,8 +369,7 @@ def revoke_key(session: Session, *, key: ApiKey, actor: Actor, now: dt.datetime,
     session.add(key)
     session.flush()
     _changed(session, merchant=merchant, key=key, action="key.revoked", actor=actor, now=now,
-             before=before, after=key_snapshot(key), reason=reason,
-             subject=f"API key {key.prefix} revoked")
+             before=before, after=key_snapshot(key), reason=reason)
     return True
 
 
@@ -397,7 +385,7 @@ def freeze_merchant_keys(session: Session, *, merchant: Merchant, actor: Actor,
     session.flush()
     _changed(session, merchant=merchant, key=None, action="keys.frozen", actor=actor, now=now,
              before=before, after={"frozen": True, "frozen_at": now.isoformat()},
-             reason=reason, subject="All your API keys were frozen")
+             reason=reason)
     return True
 
 
@@ -413,8 +401,7 @@ def unfreeze_merchant_keys(session: Session, *, merchant: Merchant, actor: Actor
     session.add(merchant)
     session.flush()
     _changed(session, merchant=merchant, key=None, action="keys.unfrozen", actor=actor, now=now,
-             before=before, after={"frozen": False, "frozen_at": None}, reason=reason,
-             subject="Your API keys were unfrozen")
+             before=before, after={"frozen": False, "frozen_at": None}, reason=reason)
     return True
 
 
@@ -455,12 +442,8 @@ def update_key_restrictions(session: Session, *, key: ApiKey, actor: Actor, now:
         return key
     session.add(key)
     session.flush()
-    subject = f"API key {key.prefix} restrictions changed"
-    if key.raised_limits_at is not None and after["limit_increase"] != before["limit_increase"]:
-        subject = (f"API key {key.prefix}: limit increase requested; it takes effect at "
-                   f"{key.raised_limits_at:%Y-%m-%d %H:%M} UTC")
     _changed(session, merchant=merchant, key=key, action="key.updated", actor=actor, now=now,
-             before=before, after=after, subject=subject)
+             before=before, after=after)
     return key
 
 
@@ -478,6 +461,5 @@ def approve_wide_ranges(session: Session, *, key: ApiKey, approver: str, actor: 
     session.add(key)
     session.flush()
     _changed(session, merchant=merchant, key=key, action="key.wide_ranges_approved",
-             actor=actor, now=now, before=before, after=key_snapshot(key) | {"ranges": wide},
-             subject=f"Wide IP ranges of API key {key.prefix} approved")
+             actor=actor, now=now, before=before, after=key_snapshot(key) | {"ranges": wide})
     return wide

@@ -20,8 +20,18 @@ from app.api.schemas import (
 from app.audit.trail import Actor, record
 from app.models import BankAccount, ContactPoint, Merchant, MerchantChange, Ownership, Person
 from app.security import Keyring
-from app.services.merchants import _add_iban, _add_owners, contact_key
-from app.services.notifications import describe_changes, notify_merchant
+from app.services.merchants import _add_iban, _add_owners
+from app.services.notifications import notify_merchant
+from app.services.personal_data import (
+    MERCHANT_FIELDS,
+    SYSTEM,
+    Contacts,
+    Disclosure,
+    data_keys,
+    mask_contact,
+    new_contact_point,
+    seal_merchant_contacts,
+)
 from app.validation import FieldError, website
 
 # Fields whose change re-runs checks (R-D1): which checks each one affects.
@@ -40,11 +50,13 @@ AFFECTED_CHECKS = {
 
 
 def _owners_text(session: Session, merchant_id: str) -> str:
+    """The current owners as the change history and the audit trail keep them: person ids and
+    masked national ids, never names (R-D7: the trail cannot be purged, so it holds none)."""
     rows = session.exec(
-        select(Person.full_name, Person.national_id_masked, Ownership.share_pct, Ownership.role)
+        select(Person.id, Person.national_id_masked, Ownership.share_pct, Ownership.role)
         .join(Person, Person.id == Ownership.person_id)
         .where(Ownership.merchant_id == merchant_id, Ownership.removed_at.is_(None))
-        .order_by(Person.full_name)
+        .order_by(Person.id)
     ).all()
     return "; ".join(f"{n} ({m}, {s}% {r})" for n, m, s, r in rows)
 
@@ -61,26 +73,29 @@ def _set_contact(session: Session, merchant: Merchant, kind: str, value: str | N
         point.removed_at = now
         session.add(point)
     if value:
-        session.add(ContactPoint(merchant_id=merchant.id, kind=kind, value=value,
-                                 value_key=contact_key(kind, value), added_at=now))
+        session.add(new_contact_point(merchant_id=merchant.id, kind=kind, value=value,
+                                      added_at=now, keys=data_keys(session)))
 
 
 def _apply_contact_changes(session: Session, merchant: Merchant, change: MerchantChangeRequest,
-                           actor: Actor, now: dt.datetime) -> list[tuple[str, Any, Any]]:
+                           actor: Actor, current: Contacts,
+                           now: dt.datetime) -> list[tuple[str, Any, Any]]:
+    """The e-mail and phone changes, with their clear old and new values (see ``_kept``)."""
     diffs = []
     for name in ("email", "phone"):
         new = getattr(change, name)
-        if new is not None and new != getattr(merchant, name):
+        old = getattr(current, name)
+        if new is not None and new != old:
             if name == "phone":
                 from app.validation import phone
                 try:
                     new = phone(new, merchant.country)
                 except ValueError as exc:
                     raise FieldError("phone", str(exc)) from exc
-                if new == merchant.phone:
+                if new == old:
                     continue
-            diffs.append((name, getattr(merchant, name), new))
-            setattr(merchant, name, new)
+            diffs.append((name, old, new))
+            seal_merchant_contacts(merchant, keys=data_keys(session), **{name: new})
             _set_contact(session, merchant, name, new, now)
     if change.website is not None and change.website != merchant.website:
         site, domain = website(change.website)
@@ -151,41 +166,52 @@ def change_merchant(session: Session, *, merchant: Merchant, change: MerchantCha
                     actor: Actor, keyring: Keyring, now: dt.datetime) -> list[MerchantChange]:
     """Apply ``change``, record each field's old and new value, audit it and notify the
     merchant. Returns the recorded changes (empty when nothing differed)."""
-    old_email = merchant.email
-    diffs = _apply_contact_changes(session, merchant, change, actor, now)
+    disclosure = Disclosure(actor=SYSTEM, purpose="merchant change notice",
+                            keys=data_keys(session))
+    current = disclosure.contacts(merchant)
+    diffs = _apply_contact_changes(session, merchant, change, actor, current, now)
     diffs += _apply_business_changes(session, merchant, change, keyring, now)
     if not diffs:
         return []
     merchant.updated_at = now
     session.add(merchant)
-    rows = [MerchantChange(merchant_id=merchant.id, field=name,
-                           old_value=None if old is None else str(old),
-                           new_value=None if new is None else str(new), actor=actor.name,
+    rows = [MerchantChange(merchant_id=merchant.id, field=name, old_value=_kept(name, old),
+                           new_value=_kept(name, new), actor=actor.name,
                            reason=change.reason, request_id=actor.request_id, at=now)
             for name, old, new in diffs]
     session.add_all(rows)
-    text_diffs = [(r.field, r.old_value, r.new_value) for r in rows]
     record(session, actor.event("merchant.changed", target_type="merchant",
                                 target_id=merchant.id, merchant_id=merchant.id,
                                 details={"reason": change.reason,
-                                         "changes": [{"field": f, "old": o, "new": n}
-                                                     for f, o, n in text_diffs]}))
+                                         "changes": [{"field": r.field, "old": r.old_value,
+                                                      "new": r.new_value} for r in rows]}))
+    # The merchant is told the full old and new values (R-E4): its own data, to itself.
+    text_diffs = [(name, None if old is None else str(old), None if new is None else str(new))
+                  for name, old, new in diffs]
     # An e-mail change is also announced to the old address: a hijacker who changes the
     # address must not be the only one told about it.
-    recipients = [merchant.email]
-    if old_email and old_email != merchant.email:
-        recipients.append(old_email)
+    new_email = change.email if change.email is not None else current.email
+    recipients = [new_email] if new_email else []
+    if current.email and current.email != new_email:
+        recipients.append(current.email)
+    disclosure.record(session, merchant_id=merchant.id)
     for recipient in recipients:
         notify_merchant(session, merchant=merchant, event="merchant.changed",
-                        subject="Your merchant data was changed",
-                        body=("The following data of your merchant account changed:\n"
-                              f"{describe_changes(text_diffs)}\n\nReason: {change.reason}\n"
-                              "If you did not ask for this change, contact us at once."),
                         payload={"changes": [{"field": f, "old": o, "new": n}
-                                             for f, o, n in text_diffs]}, now=now,
+                                             for f, o, n in text_diffs],
+                                 "reason": change.reason}, now=now,
                         recipient=recipient)
     session.flush()
     return rows
+
+
+def _kept(name: str, value: Any) -> str | None:
+    """A value as the change history and the audit trail keep it: an e-mail or phone masked
+    (R-D7: the trail cannot be purged; the full values stay sealed in ``contact_point``, whose
+    rows are the contact history), anything else as text."""
+    if value is None:
+        return None
+    return mask_contact(name, value) if name in MERCHANT_FIELDS else str(value)
 
 
 def affected_checks(changes: list[MerchantChange]) -> tuple[str, ...]:
@@ -197,29 +223,37 @@ def affected_checks(changes: list[MerchantChange]) -> tuple[str, ...]:
     return tuple(codes)
 
 
-def merchant_out(session: Session, merchant: Merchant) -> MerchantOut:
+def merchant_out(session: Session, merchant: Merchant, *, actor: Actor) -> MerchantOut:
     """The API view of ``merchant`` with its current owners."""
-    return merchants_out(session, [merchant])[0]
+    return merchants_out(session, [merchant], actor=actor)[0]
 
 
-def merchants_out(session: Session, merchants: list[Merchant]) -> list[MerchantOut]:
-    """API views of many merchants with one query for all their owners (no N+1)."""
+def merchants_out(session: Session, merchants: list[Merchant], *,
+                  actor: Actor) -> list[MerchantOut]:
+    """API views of many merchants with one query for all their owners (no N+1). The owners'
+    names and birth dates are opened for ``actor`` and audited, one event per merchant."""
     ids = [m.id for m in merchants]
     owners: dict[str, list[dict[str, Any]]] = {i: [] for i in ids}
+    disclosures = {i: Disclosure(actor=actor, purpose="API merchant read",
+                                 keys=data_keys(session)) for i in ids}
+    contacts = {m.id: disclosures[m.id].contacts(m) for m in merchants}
     if ids:
         rows = session.exec(select(Ownership, Person).join(Person, Person.id ==
                                                            Ownership.person_id)
                             .where(Ownership.merchant_id.in_(ids),
                                    Ownership.removed_at.is_(None))
                             .order_by(Ownership.added_at, Ownership.share_pct.desc(),
-                                      Person.full_name, Ownership.id)).all()
+                                      Ownership.id)).all()
         for link, person in rows:
+            who = disclosures[link.merchant_id].identity(person, ("full_name", "birth_date"))
             owners[link.merchant_id].append({
-                "person_id": person.id, "full_name": person.full_name,
+                "person_id": person.id, "full_name": who.display_name,
                 "national_id_masked": person.national_id_masked,
-                "birth_date": person.birth_date, "nationality": person.nationality,
+                "birth_date": who.birth_date, "nationality": person.nationality,
                 "share_pct": decimal_out(link.share_pct), "role": link.role})
-    return [_out(m, owners[m.id]) for m in merchants]
+    for merchant_id, disclosure in disclosures.items():
+        disclosure.record(session, merchant_id=merchant_id)
+    return [_out(m, owners[m.id], contacts[m.id]) for m in merchants]
 
 
 def decimal_out(value: Decimal | None) -> Decimal | None:
@@ -231,7 +265,7 @@ def decimal_out(value: Decimal | None) -> Decimal | None:
     return cents if cents == value else value.normalize()
 
 
-def _out(m: Merchant, owners: list[dict[str, Any]]) -> MerchantOut:
+def _out(m: Merchant, owners: list[dict[str, Any]], contacts: Contacts) -> MerchantOut:
     def money(amount, currency):
         return None if amount is None else {"amount": decimal_out(amount), "currency": currency}
     prices = (None if m.declared_price_min is None else
@@ -242,7 +276,8 @@ def _out(m: Merchant, owners: list[dict[str, Any]]) -> MerchantOut:
         trade_name=m.trade_name, country=m.country, tax_id=m.tax_id,
         registration_number=m.registration_number, founded_on=m.founded_on,
         capital=money(m.capital_amount, m.capital_currency), sector=m.sector,
-        website=m.website, website_domain=m.website_domain, email=m.email, phone=m.phone,
+        website=m.website, website_domain=m.website_domain, email=contacts.email,
+        phone=contacts.phone,
         iban=m.iban,
         expected_monthly_turnover=money(m.expected_turnover_amount,
                                         m.expected_turnover_currency),

@@ -11,22 +11,30 @@ from sqlmodel import Session
 from app.models import Merchant, Notification
 
 
-def notify_merchant(session: Session, *, merchant: Merchant, event: str, subject: str,
-                    body: str, payload: dict[str, Any], now: dt.datetime,
+def notify_merchant(session: Session, *, merchant: Merchant, event: str,
+                    payload: dict[str, Any], now: dt.datetime,
                     recipient: str | None = None) -> Notification | None:
     """Queue an e-mail to ``recipient`` (default: the merchant's contact address) (R-E4, R-E7);
-    None without an address."""
-    recipient = recipient or merchant.email
+    None without an address. Subject and body are written from ``event`` and ``payload`` by
+    :func:`app.web.notices.write_notice`, in the current language (English outside a request);
+    the portal writes the notice again in its reader's language."""
+    from app.services.personal_data import SYSTEM, Disclosure, data_keys
+    from app.services.sealed_notices import masked_payload, seal_notice
+    from app.web.notices import write_notice
+    if recipient is None:  # the sealed contact address, opened for the system (pooled audit)
+        disclosure = Disclosure(actor=SYSTEM, purpose="merchant notification",
+                                keys=data_keys(session))
+        recipient = disclosure.contacts(merchant, ("email",)).email
+        disclosure.record(session, merchant_id=merchant.id)
     if not recipient:
         return None
+    notice = write_notice(event, payload, now)
+    subject, body = notice.subject[:300], notice.body
     note = Notification(merchant_id=merchant.id, event=event, recipient=recipient,
                         subject=subject, body=body, payload=payload, created_at=now,
                         next_attempt_at=now)
+    # R-D7: the address and the personal values of a change are kept sealed, masked in clear
+    seal_notice(note, clear_body=write_notice(event, masked_payload(payload), now).body,
+                keys=data_keys(session))
     session.add(note)
     return note
-
-
-def describe_changes(changes: list[tuple[str, str | None, str | None]]) -> str:
-    """A plain-text list of ``field: old → new`` lines for a change notice."""
-    lines = [f"- {name}: {old or '(none)'} → {new or '(none)'}" for name, old, new in changes]
-    return "\n".join(lines)

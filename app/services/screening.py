@@ -4,15 +4,17 @@
 ``ScreeningList`` version with its entries; the previous version of the same list is
 deactivated in the same transaction, so screening never sees half a list. ``screening_index``
 builds one ``ScreeningIndex`` per process from the active lists and keeps it until the set of
-active list versions changes. ``screen_merchant`` gives the facts the ``sanctions_pep`` check
-reads.
+active list versions changes; the lists' identifiers are indexed there with the blind index
+``app.services.personal_data.national_id_index``, so that owners' national ids, stored sealed
+with that index, are compared with them (issue #12).
+``screen_merchant`` gives the facts the ``sanctions_pep`` check reads.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +22,15 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from app.audit.trail import Actor, record
+from app.crypto.data_keys import DataKeys
 from app.models import Merchant, Ownership, Person, ScreeningEntry, ScreeningList
+from app.services.personal_data import (
+    SYSTEM,
+    Disclosure,
+    Identity,
+    data_keys,
+    national_id_index,
+)
 from checks.facts import ScreeningHit
 from checks.screening import ScreeningIndex, load_list
 
@@ -108,22 +118,36 @@ def screening_index(session: Session) -> ScreeningIndex | None:
     lists = active_lists(session)
     if not lists:
         return None
-    key = tuple((row.id, row.version) for row in lists)
+    keys = _data_keys(session)
+    key = (tuple((row.id, row.version) for row in lists),
+           keys.blind_index("screening-cache", "") if keys else None)
     with _cache_lock:
         cached = _cache.get("index")
         if cached is not None and cached[0] == key:
             return cached[1]
-        index = _build(session, lists)
+        index = _build(session, lists, keys)
         _cache["index"] = (key, index)
         return index
 
 
-def _build(session: Session, lists: list[ScreeningList]) -> ScreeningIndex:
+def _data_keys(session: Session) -> DataKeys | None:
+    """The data keys whose blind index owners' national ids are stored under (None outside
+    an app: identifiers then compare in clear)."""
+    try:
+        return data_keys(session)
+    except RuntimeError:  # no app, and an engine no app registered keys for
+        return None
+
+
+def _build(session: Session, lists: list[ScreeningList],
+           keys: DataKeys | None) -> ScreeningIndex:
     ids = [row.id for row in lists]
     versions = {row.name: row.version for row in lists}
     data = session.exec(select(ScreeningEntry.data).where(ScreeningEntry.list_id.in_(ids))
                         .order_by(ScreeningEntry.id)).all()
-    return ScreeningIndex.build(data, versions)
+    # the lists' identifiers under the same blind index as owners' national ids (issue #12)
+    hashing = (lambda value: national_id_index(value, keys)) if keys is not None else None
+    return ScreeningIndex.build(data, versions, identifier_hash=hashing)
 
 
 def screened_list_names(index: ScreeningIndex | None) -> tuple[str, ...]:
@@ -133,6 +157,15 @@ def screened_list_names(index: ScreeningIndex | None) -> tuple[str, ...]:
     return tuple(f"{name}@{version}" for name, version in sorted(index.versions.items()))
 
 
+def lists_by_kind(index: ScreeningIndex | None) -> dict[str, tuple[str, ...]]:
+    """``{"sanctions_lists": (…), "pep_lists": (…)}``: which screened lists hold which kind of
+    entry (the facts ``sanctions_pep`` needs to say what was and was not consulted)."""
+    if index is None:
+        return {"sanctions_lists": (), "pep_lists": ()}
+    return {"sanctions_lists": index.lists_of_kind("sanctions"),
+            "pep_lists": index.lists_of_kind("pep")}
+
+
 def screen_merchant(session: Session, *, merchant: Merchant,
                     index: ScreeningIndex | None) -> tuple[tuple[ScreeningHit, ...],
                                                            tuple[str, ...]]:
@@ -140,17 +173,26 @@ def screen_merchant(session: Session, *, merchant: Merchant,
     if index is None:
         return (), ()
     hits: list[ScreeningHit] = []
-    hits += index.screen(merchant.legal_name, "legal_name", nationality=merchant.country)
+    ids = (merchant.tax_id,) if merchant.tax_id else ()
+    hits += index.screen(merchant.legal_name, "legal_name", nationality=merchant.country,
+                         identifiers=ids)
     if merchant.trade_name and merchant.trade_name != merchant.legal_name:
-        hits += index.screen(merchant.trade_name, "trade_name", nationality=merchant.country)
+        hits += index.screen(merchant.trade_name, "trade_name", nationality=merchant.country,
+                             identifiers=ids)
     for person in _owners(session, merchant.id):
-        hits += index.screen(person.full_name, "owner", birth_date=person.birth_date,
-                             nationality=person.nationality)
+        if person.full_name:  # an erased person has no name left to screen
+            hashed = (person.national_id_index,) if person.national_id_index else ()
+            hits += index.screen(person.full_name, "owner", birth_date=person.birth_date,
+                                 nationality=person.nationality, hashed_identifiers=hashed)
     return tuple(hits), screened_list_names(index)
 
 
-def _owners(session: Session, merchant_id: str) -> Iterable[Person]:
-    return session.exec(select(Person).join(Ownership, Ownership.person_id == Person.id)
-                        .where(Ownership.merchant_id == merchant_id,
-                               Ownership.removed_at.is_(None))
-                        .order_by(Person.full_name, Person.id)).all()
+def _owners(session: Session, merchant_id: str) -> list[Identity]:
+    """The current owners' names and birth dates, opened for screening (audited: R-D7)."""
+    persons = session.exec(select(Person).join(Ownership, Ownership.person_id == Person.id)
+                           .where(Ownership.merchant_id == merchant_id,
+                                  Ownership.removed_at.is_(None))).all()
+    disclosure = Disclosure(actor=SYSTEM, purpose="screening", keys=data_keys(session))
+    found = disclosure.identities(persons, ("full_name", "birth_date"))
+    disclosure.record(session, merchant_id=merchant_id)
+    return found
