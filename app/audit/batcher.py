@@ -32,7 +32,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from app.audit.spend import settle_charges
+from app.audit.anchor import anchor_committed
+from app.audit.spend import record_charges
 from app.audit.trail import EventDraft, chain_rows, lock_chain
 from app.db import utcnow
 from app.models import AuditEvent
@@ -75,13 +76,13 @@ class StoredEvent:
     id: str
     seq: int
     hash: str
-    denied: str | None = None  # the reason, if storing it turned an allowed decision down
 
 
 def append_batch(session: Session | sa.Connection, drafts: Sequence[EventDraft]
                  ) -> list[StoredEvent]:
-    """Chain ``drafts`` onto the trail under the chain lock with one multi-row INSERT, after
-    settling the running totals their allowed verifications charge (``app.audit.spend``).
+    """Chain ``drafts`` onto the trail under the chain lock with one multi-row INSERT, and add
+    what their allowed verifications charged to the stored running totals
+    (``app.audit.spend.record_charges``).
 
     Same chain and rows as ``app.audit.trail.append_events``, without building an ORM object per
     event (which costs more than the INSERT itself on the verification path). The caller commits.
@@ -90,12 +91,39 @@ def append_batch(session: Session | sa.Connection, drafts: Sequence[EventDraft]
         return []
     conn = session if isinstance(session, sa.Connection) else session.connection()
     lock_chain(conn)
-    drafts, denied = settle_charges(conn, drafts, utcnow())
+    record_charges(conn, drafts, utcnow())
     rows = chain_rows(conn, drafts, locked=True)
     insert = _insert_for(conn.dialect)
     conn.exec_driver_sql(insert.sql, [insert.params(row) for row in rows])
-    return [StoredEvent(r["id"], r["seq"], r["hash"], why)
-            for r, why in zip(rows, denied, strict=True)]
+    return [StoredEvent(r["id"], r["seq"], r["hash"]) for r in rows]
+
+
+def commit_isolated(engine: Engine, drafts: Sequence[EventDraft],
+                    in_batch: BatchHook | None = None) -> list[StoredEvent | Exception]:
+    """Commit ``drafts`` as one batch; if the batch fails, split it in halves and commit each
+    again, so one event that cannot be stored (a value the database refuses) fails alone and
+    every other event of the batch is still stored (issue #13 item 1). Returns, in order, each
+    draft's stored event or the exception that kept it out. A healthy batch costs one commit;
+    one bad event costs about 2 × log2(batch) more; a database that is down fails them all."""
+    try:
+        with engine.begin() as conn:
+            stored: list[StoredEvent | Exception] = list(append_batch(conn, drafts))
+            if in_batch is not None:
+                in_batch(conn, drafts)
+        first, last = stored[0], stored[-1]
+        assert isinstance(first, StoredEvent) and isinstance(last, StoredEvent)  # noqa: S101
+        anchor_committed(engine, last.seq, last.hash,
+                         first_hash=first.hash if first.seq == 1 else None)
+        return stored
+    except Exception as exc:
+        if len(drafts) == 1:
+            log.warning("audit event %s refused: %s", drafts[0].action, exc)
+            return [exc]
+        if isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError):
+            return [exc] * len(drafts)  # the database, not an event: splitting cannot help
+        middle = len(drafts) // 2
+        return (commit_isolated(engine, drafts[:middle], in_batch)
+                + commit_isolated(engine, drafts[middle:], in_batch))
 
 
 class _DriverInsert:
@@ -278,23 +306,22 @@ class AuditBatcher:
 
     def _write(self, batch: list[tuple[EventDraft, Future[StoredEvent]]]) -> None:
         drafts = [draft for draft, _ in batch]
-        try:
-            # A Core connection, not an ORM session: the per-batch cost of the session machinery
-            # was most of the writer's time, and every verification waits for this commit.
-            with self.engine.begin() as conn:
-                stored = append_batch(conn, drafts)
-                if self.in_batch is not None:
-                    self.in_batch(conn, drafts)
-        except Exception as exc:  # every waiting request learns its event is not stored
-            log.exception("audit batch of %d events failed", len(batch))
-            for _, future in batch:
-                future.set_exception(AuditUnavailable(str(exc.__class__.__name__)))
-            return
+        # A Core connection, not an ORM session: the per-batch cost of the session machinery
+        # was most of the writer's time, and every verification waits for this commit.
+        results = commit_isolated(self.engine, drafts, self.in_batch)
+        stored = [r for r in results if isinstance(r, StoredEvent)]
+        if len(stored) < len(results):
+            log.error("audit batch: %d of %d events not stored", len(results) - len(stored),
+                      len(results))
         self.batches += 1
-        self.events += len(batch)
-        for (_, future), event in zip(batch, stored, strict=True):
-            future.set_result(event)
-        if self.after_commit is not None:
+        self.events += len(stored)
+        for (_, future), result in zip(batch, results, strict=True):
+            if isinstance(result, StoredEvent):
+                future.set_result(result)
+            else:  # this request learns its event is not stored (503), no other
+                future.set_exception(AuditUnavailable(result.__class__.__name__))
+        drafts = [d for d, r in zip(drafts, results, strict=True) if isinstance(r, StoredEvent)]
+        if stored and self.after_commit is not None:
             try:
                 self.after_commit(drafts, stored)
             except Exception:  # monitoring must never hold up or fail the audit path

@@ -1,24 +1,20 @@
-"""Running totals of accepted amounts, settled where verification events are chained (R-E5;
-SAMA 004 §15 c, g).
+"""Running totals of accepted amounts as stored with the audit trail (R-E5; SAMA 004 §15 c, g).
 
 An allowed verification carries its charges in ``details["charges"]`` (see
 ``api_keys.limits.Charge``): the key's daily limit, the merchant's daily and monthly caps. The
-audit append settles them under the chain lock, in the transaction that stores the events, in
-the order the events are chained:
+worker decides them exactly before it answers, in memory its host shares with database leases
+(``app.dataplane.spend``), and records in each charge what its host had spent after it
+(``spent``) and its slice of the limit (``leased``); a charge that does not fit makes the event
+``deny`` / ``limit_exceeded`` with the limit named in ``details["limit"]``.
 
-* every charge fits → the totals grow, and each charge in the event records the total it found
-  (``spent``): the evidence that the limit held;
-* one does not fit → the event is stored as ``deny`` / ``limit_exceeded`` with the limit named
-  in ``details["limit"]``, nothing is added, and the worker answers ``limit_exceeded``.
-
-Because the chain lock serialises every appender on every host, two requests can never both
-take the last of a limit, whatever worker or writer they went through; and a total never counts
-an event that was not stored (they commit together).
+Where the events are chained (the audit writer's commit, or a process's ``AuditBatcher``),
+:func:`record_charges` adds the allowed charges to ``spend_total``, in the same transaction, so
+the stored totals count exactly the stored events: what the limits endpoint, the meters and
+the reports show.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
@@ -27,7 +23,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from api_keys.limits import Charge, period_key, plain_amount
+from api_keys.limits import Charge, period_key
 from app.audit.trail import EventDraft
 from app.models import SpendTotal
 
@@ -73,54 +69,26 @@ def _total(charge: Charge, at: dt.datetime) -> Total:
     return (charge.subject, charge.key or period_key(charge.period, at), charge.currency)
 
 
-def _limit_words(charge: Charge) -> str:
-    kind = charge.subject.split(":", 1)[0]
-    period = "daily" if charge.period == "day" else "monthly"
-    return f"{kind} {period} limit {plain_amount(charge.limit)} {charge.currency}"
 
 
-def settle_charges(conn: sa.Connection, drafts: Sequence[EventDraft], now: dt.datetime
-                   ) -> tuple[list[EventDraft], list[str | None]]:
-    """Check and add the charges of ``drafts`` (in order) to the running totals.
-
-    Returns the drafts as they must be stored and, per draft, the reason it was turned down
-    (``limit_exceeded``) or None. The caller holds the chain lock and commits.
-    """
+def record_charges(conn: sa.Connection, drafts: Sequence[EventDraft], now: dt.datetime) -> None:
+    """Add the charges of the allowed verifications among ``drafts`` to the stored running
+    totals (what was spent, for the limits endpoint, meters and reports). The worker already
+    decided them exactly (``app.dataplane.spend``); nothing here turns an event down. The caller
+    holds the chain lock and commits, so a total never counts an event that was not stored."""
     parsed = [_charges(d) for d in drafts]
-    if not any(p is not None for p in parsed):
-        return list(drafts), [None] * len(drafts)
+    if not any(parsed):
+        return
     at = [(d.at or now) for d in drafts]
     wanted: set[Total] = {_total(c, when) for charges, when in zip(parsed, at, strict=True)
                           if charges for c in charges}
     totals = _load(conn, wanted)
-    touched: set[Total] = set()
-    out: list[EventDraft] = []
-    denied: list[str | None] = []
-    for draft, charges, when in zip(drafts, parsed, at, strict=True):
-        if charges is None:
-            out.append(draft)
-            denied.append(None)
-            continue
-        keys = [_total(c, when) for c in charges]
-        spent = [totals.get(k, (Decimal(0), 0))[0] for k in keys]
-        evidence = [{**entry, "spent": plain_amount(s)}
-                    for entry, s in zip(charges_to_details(charges), spent, strict=True)]
-        refused = next((c for c, s in zip(charges, spent, strict=True) if not c.fits(s)), None)
-        if refused is not None or not charges:
-            words = _limit_words(refused) if refused else "malformed limit charges"
-            out.append(dataclasses.replace(draft, decision="deny", reason="limit_exceeded",
-                                           details={**draft.details, "charges": evidence,
-                                                    "limit": words}))
-            denied.append("limit_exceeded")
-            continue
-        for key, charge in zip(keys, charges, strict=True):
+    for charges, when in zip(parsed, at, strict=True):
+        for charge in charges or ():
+            key = _total(charge, when)
             amount, count = totals.get(key, (Decimal(0), 0))
             totals[key] = (amount + charge.amount, count + 1)
-            touched.add(key)
-        out.append(dataclasses.replace(draft, details={**draft.details, "charges": evidence}))
-        denied.append(None)
-    _save(conn, {k: totals[k] for k in touched}, now)
-    return out, denied
+    _save(conn, {k: totals[k] for k in wanted}, now)
 
 
 def _load(conn: sa.Connection, wanted: set[Total]) -> dict[Total, tuple[Decimal, int]]:
@@ -161,4 +129,4 @@ def spend_totals(conn: sa.Connection | Any, subjects: Sequence[str], periods: Se
     return {(r.subject, r.period, r.currency): (r.amount, r.count) for r in rows}
 
 
-__all__ = ["charges_to_details", "settle_charges", "spend_totals"]
+__all__ = ["charges_to_details", "record_charges", "spend_totals"]

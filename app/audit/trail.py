@@ -13,6 +13,7 @@ import datetime as dt
 import io
 import json
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -20,12 +21,17 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from api_keys.cards import may_hold_pan, scrub_pans, scrub_value
 from app.audit.chain import GENESIS_HASH, HASHED_FIELDS, ChainReport, event_hash, verify_chain
 from app.db import utcnow
 from app.models import AuditEvent
 from app.models.base import sortable_id
+from app.services.webhook_events import WEBHOOK_ACTIONS
 
 CHAIN_LOCK_KEY = 0x6B7962  # "kyb": one advisory lock for the whole chain
+HEAD_INFO = "kyb.audit_head"  # session.info: the newest appended event, for its anchor
+# session.info: the time of events that carry none, while a load replays history (the demo)
+REPLAY_CLOCK = "kyb.audit_replay_clock"
 
 
 @dataclass
@@ -52,6 +58,7 @@ class EventDraft:
     latency_ms: float | None = None
     details: dict[str, Any] = field(default_factory=dict)
     at: dt.datetime | None = None
+    id: str | None = None  # assigned before the chain by a journal (``app.dataplane.journal``)
 
 
 @dataclass(frozen=True)
@@ -89,19 +96,45 @@ def chain_head(db: Session | sa.Connection) -> tuple[int, str]:
 
 
 _DRAFT_FIELDS = tuple(n for n in HASHED_FIELDS if n not in {"id", "seq", "prev_hash", "at"})
+# Every text field a caller can put words in (the rest are code-defined or parsed values).
+_TEXT_FIELDS = tuple(n for n in _DRAFT_FIELDS if n not in {
+    "action", "source_ip", "destination_ip", "currency", "decision", "card_masked", "amount",
+    "latency_ms", "details"})
 
 
-def event_row(draft: EventDraft, seq: int, prev_hash: str) -> dict[str, Any]:
+@contextmanager
+def replayed_at(session: Session, at: dt.datetime) -> Iterator[None]:
+    """Date at ``at`` the events ``session`` appends without a time of their own, for the
+    duration of the block: a load that replays history in time order (``kybgate demo``)
+    dates each event when its step happened, so that seq order stays time order. Requests
+    never use it: their events are dated when they are appended, under the chain lock."""
+    previous = session.info.get(REPLAY_CLOCK)
+    session.info[REPLAY_CLOCK] = at
+    try:
+        yield
+    finally:
+        session.info[REPLAY_CLOCK] = previous
+
+
+def event_row(draft: EventDraft, seq: int, prev_hash: str,
+              default_at: dt.datetime | None = None) -> dict[str, Any]:
     """The stored row of ``draft`` at ``seq`` after ``prev_hash``, normalised as the database
-    will give it back (``kybgate audit verify`` recomputes the hash from what is stored)."""
+    will give it back (``kybgate audit verify`` recomputes the hash from what is stored).
+    A draft without a time is dated ``default_at``, or now."""
     values = {name: getattr(draft, name) for name in _DRAFT_FIELDS}
+    for name in _TEXT_FIELDS:  # the single choke point: no card number enters the trail
+        if values[name] is not None:
+            values[name] = scrub_pans(values[name])
     if values["amount"] is not None:
         values["amount"] = Decimal(values["amount"]).quantize(Decimal("0.0001"))
     if values["latency_ms"] is not None:
         values["latency_ms"] = round(float(values["latency_ms"]), 3)
-    values.update(id=sortable_id("evt"), seq=seq, prev_hash=prev_hash,
-                  at=(draft.at or utcnow()).astimezone(dt.UTC))
-    values["details"] = json.loads(json.dumps(values["details"] or {}, default=str))
+    values.update(id=draft.id or sortable_id("evt"), seq=seq, prev_hash=prev_hash,
+                  at=(draft.at or default_at or utcnow()).astimezone(dt.UTC))
+    dumped = json.dumps(values["details"] or {}, default=str)
+    values["details"] = json.loads(dumped)
+    if may_hold_pan(dumped):  # one test on the whole dump; the walk only when it may
+        values["details"] = scrub_value(values["details"])
     values["hash"] = event_hash(values)
     return values
 
@@ -114,10 +147,11 @@ def chain_rows(db: Session | sa.Connection, drafts: Sequence[EventDraft], *,
     if not locked:
         lock_chain(db)
     seq, prev_hash = chain_head(db)
+    replay_at = db.info.get(REPLAY_CLOCK)
     rows = []
     for draft in drafts:
         seq += 1
-        row = event_row(draft, seq, prev_hash)
+        row = event_row(draft, seq, prev_hash, replay_at)
         rows.append(row)
         prev_hash = row["hash"]
     return rows
@@ -130,6 +164,16 @@ def append_events(session: Session, drafts: Sequence[EventDraft]) -> list[AuditE
     created = [AuditEvent(**row) for row in chain_rows(session, drafts)]
     session.add_all(created)
     session.flush()
+    # Anchored once the caller commits (app.audit.anchor): the newest event of the commit.
+    first = created[0].hash if created[0].seq == 1 else None
+    previous = session.info.get(HEAD_INFO)
+    if first is None and previous is not None:
+        first = previous[2]
+    session.info[HEAD_INFO] = (created[-1].seq, created[-1].hash, first)
+    if any(draft.action in WEBHOOK_ACTIONS for draft in drafts):
+        # R-D6: the webhook is queued in the transaction of the change it reports
+        from app.services.webhooks import enqueue_for_events
+        enqueue_for_events(session, created)
     return created
 
 
