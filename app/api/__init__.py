@@ -8,13 +8,19 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 def load_views() -> None:
     """Import every view module so that its operations are registered (once)."""
     from app.api import (  # noqa: F401
+        alerts,
         assessments,
         audit,
         blacklist,
+        cases,
         decisions,
         keys,
         merchants,
         meta,
+        monitoring,
+        screening_decisions,
+        str_report,
         transactions,
         verify,
+        webhooks,
     )

@@ -12,17 +12,26 @@ from app.extensions import db_session, settings
 from app.models import Assessment
 from app.services.assessments import active_policy, assess_merchant, latest_assessment
 from app.services.facts import lookup_sources
+from app.services.personal_data import Disclosure, data_keys
 from app.services.screening import screening_index
+from app.services.sealed_assessments import open_assessment
 
 
 def assessment_out(row: Assessment) -> AssessmentOut:
-    """The API view of a stored assessment."""
+    """The API view of a stored assessment: its sealed evidence opened for the API client
+    and audited (R-D7)."""
+    session = db_session()
+    disclosure = Disclosure(actor=api_actor(), purpose="API assessment read",
+                            keys=data_keys(session))
+    checks = open_assessment(row, disclosure).checks
+    disclosure.record(session, merchant_id=row.merchant_id)
     return AssessmentOut(id=row.id, merchant_id=row.merchant_id,
                          policy_version=row.policy_version, score=row.score, tier=row.tier,
                          recommended_action=row.recommended_action,
                          checks=[CheckOut(**{k: c[k] for k in CheckOut.model_fields})
-                                 for c in row.checks],
-                         created_at=row.created_at)
+                                 for c in checks],
+                         created_at=row.created_at, trigger=row.trigger,
+                         expires_at=row.expires_at)
 
 
 @operation(bp, "/merchants/<merchant_id>/assessments", "POST", scope="merchants:write",

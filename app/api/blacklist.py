@@ -30,7 +30,8 @@ def entry_out(entry: BlacklistEntry) -> BlacklistOut:
 
 
 @operation(bp, "/blacklist", "POST", scope="blacklist:write", summary="Blacklist a value",
-           body=BlacklistIn, response=BlacklistOut, status=201, tags=("blacklist",))
+           body=BlacklistIn, response=BlacklistOut, status=201, tags=("blacklist",),
+           extra_responses={200: "The value was already listed: that entry"})
 def add_blacklist_entry(body: BlacklistIn, client_id: str):
     """Add an IBAN, e-mail, phone, domain, IP, national id or device. The value is
     normalised (an e-mail's case, a URL's registered domain); a national id is kept only as a

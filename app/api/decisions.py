@@ -6,18 +6,16 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, EmailStr, Field, StringConstraints
-from sqlmodel import select
+from pydantic import BaseModel, Field, StringConstraints
 
 from app.api import bp
-from app.api.context import api_actor, now
+from app.api.approvers import ApproverProof, acting_as
+from app.api.context import now
 from app.api.framework import operation
 from app.api.merchants import load_merchant
 from app.api.schemas import Currency, Strict
-from app.audit.trail import Actor
 from app.errors import ApiProblem
 from app.extensions import db_session
-from app.models import StaffUser
 from app.services.decisions import DecisionRefused, decide
 
 
@@ -32,13 +30,15 @@ class Limits(Strict):
     currency: Currency = "TRY"
 
 
-class DecisionIn(Strict):
+class DecisionIn(ApproverProof):
     """A decision with its mandatory reason. ``approver`` is the e-mail of the staff approver
-    on whose behalf the back office acts; four eyes compare approvers."""
+    on whose behalf the back office acts, proven by ``approver_otp``: that approver's current
+    authenticator code, which works once. Four eyes compare approvers; an OAuth client on
+    its own is never an eye, so a high-tier approval needs two approvers who each proved
+    themselves (here, or in the staff console)."""
 
     decision: Literal["approve", "approve_with_limits", "request_info", "reject", "suspend"]
     reason: Annotated[str, StringConstraints(min_length=3, max_length=2000)]
-    approver: EmailStr | None = None
     limits: Limits | None = None
 
 
@@ -61,21 +61,6 @@ class DecisionOut(BaseModel):
     created_at: dt.datetime
 
 
-def _actor(approver: str | None) -> Actor:
-    base = api_actor()
-    if approver is None:
-        return base
-    user = db_session().exec(select(StaffUser).where(StaffUser.email == approver.lower(),
-                                                     StaffUser.active.is_(True))).first()
-    if user is None or user.role not in {"approver", "admin"}:
-        raise ApiProblem(422, "Validation failed", "approver is not an active approver",
-                         kind="validation", errors=[{"field": "approver", "code": "not_approver",
-                                                     "message": "no active staff approver "
-                                                                "with this e-mail"}])
-    return Actor(name=f"staff:{user.email}", request_id=base.request_id,
-                 source_ip=base.source_ip)
-
-
 @operation(bp, "/merchants/<merchant_id>/decisions", "POST", scope="decisions:write",
            summary="Decide on a merchant", body=DecisionIn, response=DecisionOut, status=201,
            tags=("decisions",), errors=(404, 409))
@@ -94,7 +79,7 @@ def create_decision(merchant_id: str, body: DecisionIn, client_id: str):
     limits = body.limits.model_dump(exclude_none=True) if body.limits else None
     try:
         row = decide(session, merchant=merchant, decision=body.decision, reason=body.reason,
-                     actor=_actor(body.approver), now=now(), limits=limits)
+                     actor=acting_as(body), now=now(), limits=limits)
     except DecisionRefused as exc:
         raise ApiProblem(409, "Decision refused", str(exc), kind=exc.code) from exc
     return DecisionOut(id=row.id, merchant_id=row.merchant_id, decision=row.decision,

@@ -40,12 +40,15 @@ class Operation:
     description: str
     body: type[BaseModel] | None
     query: type[BaseModel] | None
-    response: type[BaseModel] | None
+    # One model, or a tuple of models when the answer takes one of several shapes (oneOf)
+    response: type[BaseModel] | tuple[type[BaseModel], ...] | None
     status: int
     tags: tuple[str, ...]
     idempotent: bool
     errors: tuple[int, ...]
     extra_responses: dict[int, str] = field(default_factory=dict)
+    # Other media types of the success response (e.g. ``application/pdf``) → their schema.
+    media_types: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 OPERATIONS: list[Operation] = []
@@ -98,8 +101,10 @@ def acquire_token(scope: str | None):
                          headers={"WWW-Authenticate": 'Bearer realm="kybgate"'}) from exc
 
 
-def read_json_body(model: type[BaseModel]) -> BaseModel:
-    """Validate the request body against ``model``; 415/400/422 problems otherwise."""
+def read_json_body(model: type[BaseModel], context: dict[str, Any] | None = None) -> BaseModel:
+    """Validate the request body against ``model`` (``context`` is pydantic's validation
+    context, e.g. the merchant's country for a change request); 415/400/422 problems otherwise.
+    A 422 names every bad field at once: fields that may not change together with the rest."""
     if request.mimetype not in JSON_TYPES:
         raise ApiProblem(415, "Unsupported media type",
                          "Send the body as application/json.", kind="media-type",
@@ -111,30 +116,60 @@ def read_json_body(model: type[BaseModel]) -> BaseModel:
         # The common case first: one pass of pydantic's JSON parser. A body it refuses takes
         # the path below, which names the precise problem (malformed JSON, not an object, ...).
         try:
-            return model.model_validate_json(raw)
+            return model.model_validate_json(raw, context=context)
         except ValidationError:
             pass
-    parsed = _parse_json(raw)
+    parsed = parse_json_object(raw)
     immutable = [name for name in getattr(model, "__immutable_fields__", ()) if name in parsed]
-    if immutable:
-        raise validation_problem([{"field": name, "code": "immutable",
-                                   "message": "may not change after the application; submit "
-                                              "a new application instead"}
-                                  for name in immutable])
+    errors = [{"field": name, "code": "immutable",
+               "message": "may not change after the application; submit a new application "
+                          "instead"} for name in immutable]
     try:
-        return model.model_validate_json(raw)
+        if immutable:  # the other fields are still checked, so that every error is named
+            raw = json.dumps({k: v for k, v in parsed.items() if k not in immutable})
+        result = model.model_validate_json(raw, context=context)
     except ValidationError as exc:
-        raise pydantic_problem(exc) from exc
+        raise validation_problem(errors + pydantic_problem(exc).errors) from exc
+    if errors:
+        raise validation_problem(errors)
+    return result
 
 
-def _parse_json(raw: bytes) -> dict[str, Any]:
+MAX_JSON_DEPTH = 32  # no request body kybgate accepts nests deeper than a few levels
+
+
+def _too_deep(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether ``value`` nests arrays/objects more than ``limit`` levels (iterative walk)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item
+        if isinstance(item, dict | list):
+            if depth > limit:
+                return True
+            stack.extend((child, depth + 1) for child in children
+                         if isinstance(child, dict | list))
+    return False
+
+
+def _malformed(message: str) -> ApiProblem:
+    return ApiProblem(400, "Malformed JSON", f"The body is not valid JSON: {message}",
+                      kind="malformed-json",
+                      errors=[{"field": "body", "code": "malformed_json", "message": message}])
+
+
+def parse_json_object(raw: bytes) -> dict[str, Any]:
+    """``raw`` as a JSON object, or a 400/422 problem: malformed JSON, nesting deeper than
+    ``MAX_JSON_DEPTH`` (a 5,000-level body must not exhaust the parser's stack), not an object.
+    Every JSON body the API reads goes through here or through pydantic's parser first."""
     try:
         parsed = json.loads(raw or b"")
+    except RecursionError as exc:
+        raise _malformed(f"nested more than {MAX_JSON_DEPTH} levels deep") from exc
     except (ValueError, UnicodeDecodeError) as exc:
-        raise ApiProblem(400, "Malformed JSON", f"The body is not valid JSON: {exc}",
-                         kind="malformed-json",
-                         errors=[{"field": "body", "code": "malformed_json",
-                                  "message": str(exc)}]) from exc
+        raise _malformed(str(exc)) from exc
+    if _too_deep(parsed):
+        raise _malformed(f"nested more than {MAX_JSON_DEPTH} levels deep")
     if not isinstance(parsed, dict):
         raise validation_problem([{"field": "body", "message": "expected a JSON object",
                                    "code": "object_type"}])
@@ -144,7 +179,7 @@ def _parse_json(raw: bytes) -> dict[str, Any]:
 def body_hash() -> str:
     """SHA-256 of the request body in canonical form (sorted keys, no whitespace): a retry
     with the same data in another key order or layout is the same request."""
-    return hashlib.sha256(_canonical(_parse_json(request.get_data(cache=True)))).hexdigest()
+    return hashlib.sha256(_canonical(parse_json_object(request.get_data(cache=True)))).hexdigest()
 
 
 def read_query(model: type[BaseModel]) -> BaseModel:
@@ -203,14 +238,21 @@ def _idempotency_key() -> str | None:
 
 def operation(bp: Blueprint, rule: str, method: str, *, scope: str | None, summary: str,
               body: type[BaseModel] | None = None, query: type[BaseModel] | None = None,
-              response: type[BaseModel] | None = None, status: int = 200,
+              response: type[BaseModel] | tuple[type[BaseModel], ...] | None = None,
+              status: int = 200,
               tags: tuple[str, ...] = (), errors: tuple[int, ...] = (),
               authenticate: bool = True, extra_responses: dict[int, str] | None = None,
-              idempotent: bool | None = None) -> Callable:
+              idempotent: bool | None = None,
+              media_types: dict[str, dict[str, Any]] | None = None,
+              body_context: Callable[..., dict[str, Any]] | None = None) -> Callable:
     """Register ``fn`` as an API operation. ``fn(body=..., query=..., client_id=..., **path)``
     returns a model, a dict, ``(value, status)`` or a ``Response``; the wrapper commits once.
+    ``response`` is the success model, or a tuple of models the answer is one of (documented
+    as ``oneOf``); a 2xx code in ``extra_responses`` is documented with the same body.
     ``Idempotency-Key`` is honoured on POST with a body unless ``idempotent=False`` (an
-    operation whose every call must take effect, such as a verification)."""
+    operation whose every call must take effect, such as a verification). ``body_context``,
+    called with the path arguments, gives the body's validation context (a 404 it raises
+    comes before any 422)."""
     if idempotent is None:
         idempotent = method == "POST" and body is not None
 
@@ -219,7 +261,8 @@ def operation(bp: Blueprint, rule: str, method: str, *, scope: str | None, summa
                        scope=scope, summary=summary, description=(fn.__doc__ or "").strip(),
                        body=body, query=query, response=response, status=status, tags=tags,
                        idempotent=idempotent, errors=errors,
-                       extra_responses=extra_responses or {})
+                       extra_responses=extra_responses or {},
+                       media_types=media_types or {})
         OPERATIONS.append(op)
 
         @wraps(fn)
@@ -228,7 +271,8 @@ def operation(bp: Blueprint, rule: str, method: str, *, scope: str | None, summa
             g.api_client_id = client_id
             kwargs: dict[str, Any] = dict(path_args)
             if body is not None:
-                kwargs["body"] = read_json_body(body)
+                context = body_context(**path_args) if body_context else None
+                kwargs["body"] = read_json_body(body, context)
             if query is not None:
                 kwargs["query"] = read_query(query)
             if client_id is not None:

@@ -14,18 +14,19 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from flask import Response, g, request
-from pydantic import BaseModel, EmailStr, Field, StrictInt, StringConstraints
+from pydantic import BaseModel, Field, StrictInt, StringConstraints
 from sqlmodel import select
 
 from api_keys.limits import plain_amount
 from app.api import bp
+from app.api.approvers import ApproverCode, ApproverProof, StaffEmail, proven_approver
 from app.api.context import api_actor, now
-from app.api.framework import _canonical, operation
+from app.api.framework import _canonical, operation, parse_json_object
 from app.api.merchants import load_merchant
 from app.api.schemas import Currency, Strict
+from app.dataplane.runtime import runtime
 from app.errors import ApiProblem
 from app.extensions import db_session, settings
-from app.keys_feature import runtime
 from app.models import ApiKey, IdempotencyRecord, Merchant
 from app.services import keys as key_service
 from app.services.merchant_limits import CapUse, merchant_limits
@@ -45,9 +46,10 @@ class LimitsIn(Strict):
     allowed_operations: Annotated[list[Operation], Field(max_length=50)] | None = None
 
 
-class KeyIn(Strict):
-    """A new key. ``approver`` (a staff approver's e-mail) signs off ranges broader than /24
-    (IPv4) or /48 (IPv6); without it those ranges stay inactive until approved."""
+class KeyIn(ApproverProof):
+    """A new key. ``approver`` (a staff approver's e-mail, proven by ``approver_otp``) signs
+    off ranges broader than /24 (IPv4) or /48 (IPv6); without it those ranges stay inactive
+    until approved."""
 
     name: Annotated[str, StringConstraints(min_length=1, max_length=120)]
     environment: Literal["live", "test"]
@@ -55,17 +57,16 @@ class KeyIn(Strict):
     back_urls: Annotated[list[Entry], Field(min_length=1, max_length=32)]
     limits: LimitsIn | None = None
     expires_at: dt.datetime | None = None
-    approver: EmailStr | None = None
 
 
-class KeyPatch(Strict):
-    """Fields to change; absent fields stay as they are."""
+class KeyPatch(ApproverProof):
+    """Fields to change; absent fields stay as they are. A new wide range needs a proven
+    ``approver`` as in ``KeyIn``."""
 
     name: Annotated[str, StringConstraints(min_length=1, max_length=120)] | None = None
     ip_whitelist: Annotated[list[Entry], Field(min_length=1, max_length=256)] | None = None
     back_urls: Annotated[list[Entry], Field(min_length=1, max_length=32)] | None = None
     limits: LimitsIn | None = None
-    approver: EmailStr | None = None
 
 
 class RotateIn(Strict):
@@ -74,10 +75,11 @@ class RotateIn(Strict):
     grace_seconds: Annotated[StrictInt, Field(ge=0, le=86400)]
 
 
-class ApproveIn(Strict):
-    """The staff approver signing off the key's wide ranges."""
+class ApproveIn(ApproverProof):
+    """The staff approver signing off the key's wide ranges, with their current code."""
 
-    approver: EmailStr
+    approver: StaffEmail
+    approver_otp: ApproverCode
 
 
 class KeyOut(BaseModel):
@@ -197,7 +199,7 @@ def _issued_response(issued: key_service.IssuedKey, merchant: Merchant,
                                                     "rotated_from": rotated_from}
     key = request.headers.get("Idempotency-Key")
     if key:  # a replay gets everything but the token, which is never stored
-        raw = json.loads(request.get_data() or b"{}")
+        raw = parse_json_object(request.get_data() or b"{}")
         db_session().add(IdempotencyRecord(
             client_id=client_id, key=key, method=request.method, path=request.path,
             body_hash=hashlib.sha256(_canonical(raw)).hexdigest(), status_code=201,
@@ -225,7 +227,7 @@ def create_key(merchant_id: str, body: KeyIn, client_id: str):
             db_session(), merchant=merchant, name=body.name, environment=body.environment,
             ip_whitelist=body.ip_whitelist, back_urls=body.back_urls, actor=api_actor(),
             now=now(), limits=key_limits(body.limits), expires_at=body.expires_at,
-            approver=body.approver, **_key_settings())
+            approver=proven_approver(body), **_key_settings())
     except (key_service.KeyRefused, key_service.KeyInputInvalid) as exc:
         raise _refused(exc) from exc
     return _issued_response(issued, merchant, client_id)
@@ -255,7 +257,7 @@ def patch_key(key_id: str, body: KeyPatch, client_id: str):
         key_service.update_key_restrictions(
             session, key=key, actor=api_actor(), now=now(), name=body.name,
             ip_whitelist=body.ip_whitelist, back_urls=body.back_urls,
-            limits=key_limits(body.limits), approver=body.approver,
+            limits=key_limits(body.limits), approver=proven_approver(body),
             limit_increase_delay=settings().limit_increase_delay)
     except (key_service.KeyRefused, key_service.KeyInputInvalid) as exc:
         raise _refused(exc) from exc
@@ -297,7 +299,7 @@ def approve_ranges(key_id: str, body: ApproveIn, client_id: str):
     key = _load_key(key_id)
     session = db_session()
     try:
-        key_service.approve_wide_ranges(session, key=key, approver=body.approver,
+        key_service.approve_wide_ranges(session, key=key, approver=proven_approver(body),
                                         actor=api_actor(), now=now())
     except (key_service.KeyRefused, key_service.KeyInputInvalid) as exc:
         raise _refused(exc) from exc
@@ -330,8 +332,8 @@ def merchant_limits_view(merchant_id: str, client_id: str):
 
 def _freeze(merchant_id: str, frozen: bool) -> dict[str, Any]:
     merchant = load_merchant(merchant_id)
-    data = request.get_json(silent=True) if request.content_length else None
-    reason = data.get("reason") if isinstance(data, dict) else None
+    data = parse_json_object(request.get_data()) if request.content_length else {}
+    reason = data.get("reason")
     reason = str(reason)[:500] if reason else ("kill switch" if frozen else "unfrozen")
     fn = key_service.freeze_merchant_keys if frozen else key_service.unfreeze_merchant_keys
     changed = fn(db_session(), merchant=merchant, actor=api_actor(), now=now(), reason=reason)

@@ -44,7 +44,7 @@ def create_merchant(body: MerchantApplication, client_id: str):
     session = db_session()
     merchant = submit_application(session, application=body, actor=api_actor(),
                                   keyring=keyring(), now=now())
-    return merchant_out(session, merchant), 201
+    return merchant_out(session, merchant, actor=api_actor()), 201
 
 
 @operation(bp, "/merchants", "GET", scope="merchants:read", summary="List merchants",
@@ -58,19 +58,20 @@ def list_merchants_view(query: MerchantListQuery, client_id: str):
     except BadCursor as exc:
         raise validation_problem([{"field": "cursor", "code": "invalid",
                                    "message": "not a cursor issued by this API"}]) from exc
-    return MerchantPage(items=merchants_out(session, page), next_cursor=cursor)
+    return MerchantPage(items=merchants_out(session, page, actor=api_actor()), next_cursor=cursor)
 
 
 @operation(bp, "/merchants/<merchant_id>", "GET", scope="merchants:read",
            summary="Get a merchant", response=MerchantOut, tags=("merchants",), errors=(404,))
 def get_merchant_view(merchant_id: str, client_id: str):
     """One merchant with its current owners (national ids masked)."""
-    return merchant_out(db_session(), load_merchant(merchant_id))
+    return merchant_out(db_session(), load_merchant(merchant_id), actor=api_actor())
 
 
 @operation(bp, "/merchants/<merchant_id>", "PATCH", scope="merchants:write",
            summary="Change a merchant's data", body=MerchantChangeRequest,
-           response=MerchantChangeResult, tags=("merchants",), errors=(404,))
+           response=MerchantChangeResult, tags=("merchants",), errors=(404,),
+           body_context=lambda merchant_id: {"country": load_merchant(merchant_id).country})
 def patch_merchant(merchant_id: str, body: MerchantChangeRequest, client_id: str):
     """Change contact data, IBAN, website, owners or business figures. Each change is kept
     with its old and new value, the merchant is notified, and the affected checks re-run.
@@ -87,6 +88,6 @@ def patch_merchant(merchant_id: str, body: MerchantChangeRequest, client_id: str
     hooks.merchant_changed(session, merchant=merchant, changes=changes, actor=api_actor(),
                            now=now())
     return MerchantChangeResult(
-        merchant=merchant_out(session, merchant),
+        merchant=merchant_out(session, merchant, actor=api_actor()),
         changes=[ChangeOut(field=c.field, old_value=c.old_value, new_value=c.new_value,
                            actor=c.actor, reason=c.reason, at=c.at) for c in changes])

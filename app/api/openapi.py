@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from app.api.framework import OPERATIONS, Operation, openapi_path
-from app.oauth.models import KNOWN_SCOPES
+from app.oauth.models import SCOPE_DESCRIPTIONS
 
 REF = "#/components/schemas/{model}"
 PROBLEM_SCHEMA = {
@@ -32,14 +32,33 @@ ERROR_TEXT = {400: "Malformed request", 401: "Missing or invalid bearer token",
               422: "Validation failed (one entry per bad field)"}
 
 
+def _response_models(op: Operation) -> tuple[type[BaseModel], ...]:
+    if op.response is None:
+        return ()
+    return op.response if isinstance(op.response, tuple) else (op.response,)
+
+
 def _models() -> list[tuple[type[BaseModel], str]]:
     seen: dict[tuple[type[BaseModel], str], None] = {}
     for op in OPERATIONS:
         if op.body:
             seen[(op.body, "validation")] = None
-        if op.response:
-            seen[(op.response, "serialization")] = None
+        for model in _response_models(op):
+            seen[(model, "serialization")] = None
     return list(seen)
+
+
+def _success(op: Operation, key_map: dict, description: str) -> dict[str, Any]:
+    """A success response: the response model (``oneOf`` when the answer takes one of several
+    shapes) and any other media type."""
+    ok: dict[str, Any] = {"description": description}
+    models = [key_map[(model, "serialization")] for model in _response_models(op)]
+    if models:
+        ok["content"] = {"application/json": {
+            "schema": models[0] if len(models) == 1 else {"oneOf": models}}}
+    for media, schema in op.media_types.items():
+        ok.setdefault("content", {})[media] = {"schema": schema}
+    return ok
 
 
 def _query_parameters(op: Operation, schemas: dict[str, Any]) -> list[dict[str, Any]]:
@@ -70,19 +89,22 @@ def _operation(op: Operation, key_map: dict, schemas: dict[str, Any]) -> dict[st
     if op.body:
         doc["requestBody"] = {"required": True, "content": {"application/json": {
             "schema": key_map[(op.body, "validation")]}}}
-    ok: dict[str, Any] = {"description": "Success"}
-    if op.response:
-        ok["content"] = {"application/json": {"schema": key_map[(op.response,
-                                                                 "serialization")]}}
-    responses: dict[str, Any] = {str(op.status): ok}
+    responses: dict[str, Any] = {str(op.status): _success(op, key_map, "Success")}
     problem = {"application/problem+json": {"schema": {"$ref": REF.format(model="Problem")}}}
     codes = set(op.errors) | ({401, 403} if op.scope else set())
+    if any(p["in"] == "path" for p in params):  # routing answers 404 for a value it refuses
+        codes.add(404)
     if op.body:
         codes |= {400, 413, 415, 422}
+    if op.query:  # read_query: one entry per bad or unknown query parameter
+        codes.add(422)
     for code in sorted(codes):
         responses[str(code)] = {"description": ERROR_TEXT.get(code, "Error"), "content": problem}
     for code, text in op.extra_responses.items():
-        responses[str(code)] = {"description": text}
+        if 200 <= code < 300 and code != 204:  # another success: the same body
+            responses[str(code)] = _success(op, key_map, text)
+        else:  # an answer without a body (e.g. the gateway's 401/403 with X-Deny-Reason)
+            responses[str(code)] = {"description": text}
     doc["responses"] = responses
     if op.scope:
         doc["security"] = [{"oauth2": [op.scope]}]
@@ -107,5 +129,5 @@ def build_openapi(version: str) -> dict[str, Any]:
         "components": {"schemas": schemas, "securitySchemes": {"oauth2": {
             "type": "oauth2", "flows": {"clientCredentials": {
                 "tokenUrl": "/oauth/token",
-                "scopes": {s: s for s in KNOWN_SCOPES}}}}}},
+                "scopes": dict(SCOPE_DESCRIPTIONS)}}}}},
     }

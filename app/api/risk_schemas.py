@@ -7,18 +7,21 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     Discriminator,
     Field,
     RootModel,
     StringConstraints,
     Tag,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
-from api_keys.cards import InvalidCardNumber, mask_pan
-from app.api.schemas import Currency, IpText, Strict
+from api_keys.cards import InvalidCardNumber, mask_pan, scrub_pans
+from app import validation
+from app.api.schemas import Country, Currency, IpText, Strict
 from app.db import utcnow
 
 MAX_BATCH = 1000
@@ -47,6 +50,11 @@ class AssessmentOut(BaseModel):
                                 "manual_review", "reject"]
     checks: list[CheckOut]
     created_at: dt.datetime
+    trigger: str = Field(description="Why it ran: application_submitted, ttl_expired, api, "
+                                     "staff, change:<fields>, lists.changed, ...")
+    expires_at: dt.datetime | None = Field(
+        description="When the scheduler re-runs it (the policy's TTL for its tier, R-D1); "
+                    "null: it stands until the data changes")
 
 
 Text = Annotated[str, StringConstraints(min_length=1, max_length=120,
@@ -59,7 +67,7 @@ class TransactionIn(Strict):
 
     merchant_id: Annotated[str, StringConstraints(min_length=1, max_length=40)]
     external_id: Text
-    type: Literal["sale", "refund", "chargeback"]
+    type: Literal["sale", "refund", "chargeback", "transfer"]
     amount: Annotated[Decimal, Field(gt=0, max_digits=16, decimal_places=4)]
     currency: Currency
     occurred_at: dt.datetime
@@ -69,14 +77,37 @@ class TransactionIn(Strict):
     customer_ref: Text | None = None
     client_ip: IpText | None = None
     description: Annotated[str, StringConstraints(max_length=500)] | None = None
+    # The payment account behind the transaction (R-C10 account scenarios); all optional.
+    account_ref: Text | None = None
+    account_opened_at: dt.datetime | None = None
+    account_type: Literal["personal", "business"] | None = None
+    account_holder_birth_year: Annotated[int, Field(ge=1900, le=2100)] | None = None
+    counterparty_ref: Text | None = None
+    account_email: Annotated[str, StringConstraints(max_length=320),
+                             AfterValidator(validation.email)] | None = None
+    account_phone: Annotated[str, StringConstraints(max_length=40),
+                             AfterValidator(lambda v: validation.phone(v, "TR"))] | None = None
+    ip_country: Country | None = None
+    device_id: Text | None = Field(default=None, description="The payer's device id, matched "
+                                   "against the blacklist (R-E2)")
 
-    @field_validator("occurred_at")
+    @field_validator("external_id", "customer_ref", "description", "account_ref",
+                     "counterparty_ref", "device_id")
     @classmethod
-    def _aware_past(cls, value: dt.datetime) -> dt.datetime:
+    def _no_card_numbers(cls, value: str | None) -> str | None:
+        """Card numbers in free text are masked on arrival (issue #13 item 4), so a retried
+        ``external_id`` finds the stored (masked) one."""
+        return scrub_pans(value) if value else value
+
+    @field_validator("occurred_at", "account_opened_at")
+    @classmethod
+    def _aware_past(cls, value: dt.datetime | None, info: ValidationInfo) -> dt.datetime | None:
+        if value is None:
+            return None
         if value.tzinfo is None:
-            raise ValueError("occurred_at needs a time zone (e.g. 2026-11-20T10:00:00Z)")
+            raise ValueError(f"{info.field_name} needs a time zone (e.g. 2026-11-20T10:00:00Z)")
         if value > utcnow() + FUTURE_TOLERANCE:
-            raise ValueError("occurred_at is in the future")
+            raise ValueError(f"{info.field_name} is in the future")
         return value.astimezone(dt.UTC)
 
     @field_validator("card_number")
@@ -129,19 +160,41 @@ class TransactionOut(BaseModel):
     card_fingerprint: str | None
     customer_ref: str | None
     client_ip: str | None
+    device_id: str | None = None
+    account_ref: str | None = None
+    account_type: str | None = None
+    counterparty_ref: str | None = None
+    phone_country: str | None = Field(default=None, description="the country of the account's "
+                                      "phone; the e-mail and phone are stored only as digests")
+    ip_country: str | None = None
     duplicate: bool = Field(description="true when this external_id was already recorded "
                                         "for the merchant; the stored one is returned")
 
 
+class RefusedTransaction(BaseModel):
+    """A transaction of a batch that was not recorded: a blacklisted attribute (R-E2)."""
+
+    index: int = Field(description="position in the request's ``transactions``")
+    merchant_id: str
+    external_id: str
+    code: Literal["blacklisted"]
+    field: str = Field(description="the request field that matched")
+    kind: str = Field(description="the blacklist entry's kind")
+    entry_id: str
+
+
 class TransactionBatchOut(BaseModel):
-    """The outcome of a batch, in request order."""
+    """The outcome of a batch: the recorded (and duplicate) transactions in request order,
+    and the refused ones with their position."""
 
     created: int
     duplicates: int
     items: list[TransactionOut]
+    refused: list[RefusedTransaction] = Field(default_factory=list)
 
 
-BlacklistKind = Literal["iban", "email", "phone", "domain", "ip", "national_id", "device"]
+BlacklistKind = Literal["iban", "email", "phone", "domain", "ip", "national_id", "device",
+                        "card", "customer"]
 
 
 class BlacklistIn(Strict):

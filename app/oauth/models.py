@@ -16,12 +16,41 @@ from authlib.oauth2.rfc6749.util import scope_to_list
 from app.db import utcnow
 from app.models import OAuthClient, OAuthToken
 
-# Every scope an integration can hold. ``introspect`` is for resource servers that call
+# Every scope an integration can hold, with what it lets a client do (the OAuth scopes of
+# the OpenAPI document and /api/docs). ``introspect`` is for resource servers that call
 # /oauth/introspect; the others are the /api/v1 scopes of DESIGN.md.
-KNOWN_SCOPES = (
-    "merchants:read", "merchants:write", "decisions:write", "keys:write", "keys:read", "verify",
-    "audit:read", "transactions:write", "blacklist:write", "introspect",
-)
+SCOPE_DESCRIPTIONS: dict[str, str] = {
+    "merchants:read": "Read merchants and their applications (owners' national ids masked), "
+                      "their latest risk assessment, monitoring verdicts and the blacklist.",
+    "merchants:write": "Submit a merchant's application, change its contact data, IBAN, "
+                       "website or owners (each change kept with old and new value), and "
+                       "request a fresh risk assessment.",
+    "decisions:write": "Record an approver's decision on a merchant (approve, approve with "
+                       "limits, request information, reject, suspend; a high tier needs a "
+                       "second approver) and dismiss or confirm screening hits.",
+    "keys:write": "Issue, rotate, restrict and revoke a merchant's API keys, approve wide IP "
+                  "ranges, and freeze or unfreeze all of a merchant's keys (kill switch).",
+    "keys:read": "List a merchant's API keys (never their secrets) and its payment caps with "
+                 "today's and this month's use.",
+    "verify": "Check a merchant token presented to your gateway: the answer says whether the "
+              "call is allowed (key, IP, back URL, limits) and why not when refused.",
+    "audit:read": "Read the tamper-evident audit trail and verify its hash chain.",
+    "transactions:write": "Report merchants' payment transactions (one or a batch of up to "
+                          "1,000) for transaction monitoring.",
+    "blacklist:write": "Add fraud-linked values (IBAN, e-mail, phone, domain, IP address, "
+                       "national id, device, card, customer) to the blacklist and remove them.",
+    "introspect": "Ask /oauth/introspect whether a token is active and what it may do (for "
+                  "resource servers).",
+    "alerts:read": "List monitoring alerts and read one with its evidence.",
+    "alerts:write": "Assign monitoring alerts and close them with a disposition.",
+    "cases:read": "List investigation cases, read one with its timeline, and export a case's "
+                  "suspicious-transaction report.",
+    "cases:write": "Open investigation cases, add notes, close them, and record the filing of "
+                   "a suspicious-transaction report.",
+    "webhooks:write": "Register, list, delete and rotate the secrets of webhook endpoints that "
+                      "receive kybgate's events.",
+}
+KNOWN_SCOPES = tuple(SCOPE_DESCRIPTIONS)
 
 
 def digest(secret: str) -> str:

@@ -96,7 +96,7 @@ def _check_merchant_token(token_string: str, client) -> MerchantKeyCheck:
     from api_keys.backurls import site_from_headers
     from api_keys.whitelist import parse_ip
     from app.audit.trail import Actor
-    from app.keys_feature import runtime
+    from app.dataplane.runtime import runtime
     from app.services.verification import VerificationInput
     # The client lookup opened this request's transaction; on SQLite that holds the write lock,
     # which the audit writer needs before this answer may go out.
