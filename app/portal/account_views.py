@@ -13,13 +13,18 @@ from sqlmodel import select
 
 from app.db import utcnow
 from app.extensions import db_session
-from app.models import Decision, Merchant, MerchantChange, MerchantUser, Notification
+from app.models import Decision, Merchant, MerchantChange, Notification
 from app.portal import bp
 from app.portal.context import own_merchant
 from app.portal.forms import SignupForm
+from app.services.personal_data import data_keys, own_contacts
+from app.services.portal_users import login_name, new_merchant_user
 from app.web.auth import audit_login, find_user, limiter, require_user
+from app.web.labels import label
 from app.web.login_views import MESSAGES
+from app.web.notices import shown
 from app.web.passwords import hash_password, new_totp_secret
+from app.web.ratelimit import login_client_ip
 
 
 @bp.route("/signup", methods=["GET", "POST"], endpoint="signup")
@@ -33,17 +38,18 @@ def signup():
     if form.validate_on_submit():
         dbs = db_session()
         email = form.email.data.strip().lower()
-        if not limiter().hit(request.remote_addr or "unknown"):
+        if not limiter().hit(login_client_ip()):
             flash(MESSAGES["rate_limited"](), "error")
             return render_template("portal/signup.html", form=form), 429
         if find_user(dbs, "merchant", email) is not None:
             form.email.errors = [_("An account with this e-mail exists. Log in instead.")]
             return render_template("portal/signup.html", form=form), 409
-        user = MerchantUser(email=email, password_hash=hash_password(form.password.data),
-                            totp_secret=new_totp_secret(), created_at=utcnow())
+        user = new_merchant_user(email=email, keys=data_keys(dbs),  # sealed, indexed (R-D7)
+                                 password_hash=hash_password(form.password.data),
+                                 totp_secret=new_totp_secret(), created_at=utcnow())
         dbs.add(user)
         dbs.flush()
-        audit_login(dbs, "merchant", "signup", email)
+        audit_login(dbs, "merchant", "signup", login_name("merchant", user))
         dbs.commit()
         session["_pending"] = {"kind": "merchant", "id": user.id, "at": utcnow().timestamp(),
                                "next": url_for("portal.home"), "enrolled": True}
@@ -76,9 +82,9 @@ def timeline(merchant: Merchant) -> list[TimelineEntry]:
     changes = dbs.exec(select(MerchantChange).where(MerchantChange.merchant_id == merchant.id)
                        .order_by(MerchantChange.at)).all()
     for change in changes:
+        field = label(change.field, "field")
         entries.append(TimelineEntry(change.at, "change",
-                                     _("Data changed: %(field)s", field=change.field),
-                                     change.reason))
+                                     _("Data changed: %(field)s", field=field), change.reason))
     return sorted(entries, key=lambda e: e.at)
 
 
@@ -105,5 +111,7 @@ def home():
             Decision.merchant_id == merchant.id, Decision.decision == "request_info",
             Decision.status == "final").order_by(Decision.created_at.desc())).first()
         request_reason = latest.reason if latest else None
-    return render_template("portal/home.html", m=merchant, entries=timeline(merchant),
-                           notices=notices, request_reason=request_reason)
+    return render_template("portal/home.html", m=merchant, contacts=own_contacts(merchant),
+                           entries=timeline(merchant),
+                           notices=[(row, shown(row)) for row in notices],
+                           request_reason=request_reason)

@@ -12,6 +12,7 @@ from app.portal import bp
 from app.portal.context import own_merchant
 from app.services.verification import VERIFY_ACTION
 from app.web.auth import require_user
+from app.web.notices import shown
 
 PAGE = 100
 
@@ -45,4 +46,5 @@ def notifications():
     merchant = own_merchant()
     rows = db_session().exec(select(Notification).where(Notification.merchant_id == merchant.id)
                              .order_by(Notification.created_at.desc()).limit(300)).all()
-    return render_template("portal/notifications.html", m=merchant, notices=rows)
+    return render_template("portal/notifications.html", m=merchant,
+                           notices=[(row, shown(row)) for row in rows])

@@ -143,8 +143,10 @@ def validate_application(form: ApplicationForm, signup_ip: str | None
         return None, errors
 
 
-def change_request(form: InfoResponseForm) -> tuple[MerchantChangeRequest | None, FormErrors]:
-    """The change (with the answer as its reason) that an information response stands for."""
+def change_request(form: InfoResponseForm, country: str | None = None
+                   ) -> tuple[MerchantChangeRequest | None, FormErrors]:
+    """The change (with the answer as its reason) that an information response stands for;
+    a phone number is read in the merchant's ``country``, checked with the other fields."""
     body: dict[str, Any] = {"reason": _clean(form.message.data)}
     for name in ("trade_name", "website", "email", "phone", "iban"):
         value = _clean(getattr(form, name).data)
@@ -152,7 +154,7 @@ def change_request(form: InfoResponseForm) -> tuple[MerchantChangeRequest | None
             body[name] = value
     errors = FormErrors()
     try:
-        return MerchantChangeRequest.model_validate(body), errors
+        return MerchantChangeRequest.model_validate(body, context={"country": country}), errors
     except ValidationError as exc:
         for err in pydantic_problem(exc).errors or []:
             name = "message" if err["field"] == "reason" else err["field"]

@@ -17,6 +17,7 @@ from app.portal.forms import MAX_OWNER_ROWS, ApplicationForm, InfoResponseForm
 from app.services import hooks
 from app.services.merchant_changes import change_merchant
 from app.services.merchants import submit_application
+from app.services.personal_data import own_contacts
 from app.validation import FieldError
 from app.web.auth import require_user, web_actor
 
@@ -71,13 +72,14 @@ def respond():
     form = InfoResponseForm()
     errors = FormErrors()
     if form.validate_on_submit() and fresh_code_ok(form.code.data):
-        change, errors = change_request(form)
+        change, errors = change_request(form, merchant.country)
         if change is not None and _apply_response(merchant, change, form):
             flash(_("Thank you: your answer was sent to our onboarding team."), "success")
             return redirect(url_for("portal.home"), 303)
     status = 422 if request.method == "POST" else 200
     form.code.data = ""
-    return render_template("portal/respond.html", form=form, errors=errors, m=merchant), status
+    return render_template("portal/respond.html", form=form, errors=errors, m=merchant,
+                           contacts=own_contacts(merchant)), status
 
 
 def _apply_response(merchant, change, form: InfoResponseForm) -> bool:

@@ -18,6 +18,7 @@ from app.extensions import db_session, settings
 from app.models import ApiKey, Merchant, MerchantUser
 from app.web.auth import check_second_factor
 from app.web.login_views import MESSAGES
+from app.web.ratelimit import login_client_ip
 
 
 def portal_user() -> MerchantUser:
@@ -51,9 +52,8 @@ def fresh_code_ok(code: str) -> bool:
     at once: an action refused after a good code rolls back only its own changes, so the code
     cannot be replayed. Flashes why a code was refused.
     """
-    from flask import request
     dbs = db_session()
-    result = check_second_factor(dbs, user=portal_user(), code=code, ip=request.remote_addr,
+    result = check_second_factor(dbs, user=portal_user(), code=code, ip=login_client_ip(),
                                  now=utcnow())
     dbs.commit()
     if result.ok:
@@ -64,7 +64,7 @@ def fresh_code_ok(code: str) -> bool:
 
 def key_settings() -> dict[str, Any]:
     """Token peppers and the live-key activation delay, as ``issue_key`` wants them."""
-    from app.keys_feature import runtime
+    from app.dataplane.runtime import runtime
     return {"peppers": runtime(current_app._get_current_object()).verifier.peppers,
             "activation_delay": settings().key_activation_delay}
 

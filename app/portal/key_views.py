@@ -54,7 +54,8 @@ def keys():
     now = utcnow()
     return render_template("portal/keys.html", m=merchant, keys=rows, now=now,
                            caps=shown_caps(db_session(), merchant, now),
-                           state=lambda k: key_service.key_state(k, merchant, now))
+                           state=lambda k: key_service.key_state(k, merchant, now),
+                           pending=key_service.pending_ranges)
 
 
 @bp.route("/keys/new", methods=["GET", "POST"], endpoint="new_key")
@@ -99,7 +100,8 @@ def _issue_and_show(form, merchant, issue):
 
 def _token_page(issued: key_service.IssuedKey, merchant):
     resp = make_response(render_template("portal/key_token.html", key=issued.key,
-                                         token=issued.token, m=merchant), 201)
+                                         token=issued.token, m=merchant,
+                                         pending=key_service.pending_ranges(issued.key)), 201)
     resp.headers["Cache-Control"] = "no-store"
     return resp
 
@@ -136,8 +138,7 @@ def key(key_id: str):
     return render_template("portal/key.html", form=form, key=row, m=merchant,
                            state=key_service.key_state(row, merchant, now),
                            limits=shown_limits(row, now),
-                           pending=key_service.wide_ranges(list(row.ip_whitelist))
-                           if not row.wide_ranges_approved_by else []), status
+                           pending=key_service.pending_ranges(row)), status
 
 
 @bp.route("/keys/<key_id>/limits", methods=["GET", "POST"], endpoint="key_limits")

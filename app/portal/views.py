@@ -11,5 +11,6 @@ from app.portal import (  # noqa: E402,F401
     account_views,
     activity_views,
     application_views,
+    case_request_views,
     key_views,
 )

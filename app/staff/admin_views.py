@@ -6,6 +6,7 @@ import tempfile
 from pathlib import Path
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 from werkzeug.utils import secure_filename
 
@@ -21,7 +22,7 @@ from app.services.blacklist import (
 )
 from app.services.screening import active_lists, import_list
 from app.staff import bp
-from app.staff.audit_search import AuditQuery, export_response, search_events
+from app.staff.audit_search import SCAN_WINDOW, AuditQuery, export_response, search_events
 from app.staff.forms import BlacklistForm, ListImportForm, UnblockForm
 from app.web.auth import require_user, web_actor
 from checks.screening.entries import ListFormatError
@@ -125,11 +126,11 @@ def lists_import():
 @bp.get("/audit", endpoint="audit")
 @require_user("staff")
 def audit():
-    """Search the audit trail by merchant, action, actor and date."""
+    """Search the audit trail by merchant, action, actor (any part, any case) and date."""
     query = AuditQuery.from_args(request.args)
-    events, next_cursor = search_events(db_session(), query)
-    return render_template("staff/audit.html", query=query, events=events,
-                           next_cursor=next_cursor)
+    return render_template("staff/audit.html", query=query,
+                           page=search_events(db_session(), query),
+                           scan_window=format_decimal(SCAN_WINDOW))
 
 
 @bp.get("/audit/export.<fmt>", endpoint="audit_export")

@@ -1,5 +1,13 @@
 """Audit trail search and export for the console: by merchant, action, actor and date, newest
-first, paged by sequence number (keyset, so every page is one indexed query)."""
+first, paged by sequence number (keyset, so every page is one indexed query).
+
+The actor is matched by any part of it, ignoring case (``ayse`` finds
+``staff:Ayse@demo.kybgate.test``). No index serves a substring match, so a page that filters by
+actor (and not by merchant, whose index bounds the query) examines at most ``SCAN_WINDOW``
+events by sequence number; when the window holds fewer matches than a page, the page says
+which events it searched and "Older events" continues below the window. Every request stays
+bounded, whatever the size of the trail.
+"""
 
 from __future__ import annotations
 
@@ -15,10 +23,11 @@ from sqlmodel import Session, select
 
 from app.audit.trail import event_dict
 from app.extensions import engine
-from app.models import AuditEvent
+from app.models import AuditEvent, Merchant
 
 PAGE = 100
 EXPORT_BATCH = 2000
+SCAN_WINDOW = 50_000  # events one actor search examines per page (one range of the seq key)
 
 
 def _date(value: str | None) -> dt.date | None:
@@ -50,9 +59,24 @@ class AuditQuery:
                    before_seq=int(cursor) if cursor.isdigit() else None)
 
     def as_dict(self) -> dict[str, str]:
-        """The filters as strings (for links and the export's audit event)."""
+        """The filters as strings (for the export's audit event)."""
         return {k: ("" if v is None else str(v)) for k, v in asdict(self).items()
                 if k != "before_seq"}
+
+    def url_args(self, **changes: str | int | None) -> dict[str, str | int]:
+        """The filters as the query string names them, with ``changes`` (e.g. a cursor), so
+        that every link of the page keeps the search; empty filters are left out."""
+        values = self.as_dict()
+        args = {"merchant_id": values["merchant_id"], "action": values["action"],
+                "actor": values["actor"], "from": values["date_from"],
+                "to": values["date_to"], **changes}
+        return {k: v for k, v in args.items() if v not in ("", None)}
+
+    @property
+    def bounded_scan(self) -> bool:
+        """Whether a page examines at most ``SCAN_WINDOW`` events (an actor substring with
+        no merchant index to narrow it)."""
+        return bool(self.actor) and not self.merchant_id
 
     def statement(self):
         """The SELECT for these filters, newest first."""
@@ -62,7 +86,7 @@ class AuditQuery:
         if self.action:
             stmt = stmt.where(AuditEvent.action.startswith(self.action, autoescape=True))
         if self.actor:
-            stmt = stmt.where(AuditEvent.actor == self.actor)
+            stmt = stmt.where(AuditEvent.actor.icontains(self.actor, autoescape=True))
         if self.date_from:
             stmt = stmt.where(AuditEvent.at >= dt.datetime.combine(self.date_from, dt.time(),
                                                                    dt.UTC))
@@ -74,12 +98,52 @@ class AuditQuery:
         return stmt.order_by(AuditEvent.seq.desc())
 
 
-def search_events(session: Session, query: AuditQuery) -> tuple[list[AuditEvent], int | None]:
+@dataclass(frozen=True)
+class AuditPage:
+    """One page of the search: its events, the merchants they name, the cursor of the next
+    page, and (for a bounded actor search) the lowest sequence number it examined."""
+
+    events: list[AuditEvent]
+    merchant_names: dict[str, str]
+    next_cursor: int | None
+    searched_down_to: int | None = None
+
+
+def merchant_names(session: Session, ids: set[str]) -> dict[str, str]:
+    """Trade name (or legal name) of each merchant in ``ids``, in one query."""
+    if not ids:
+        return {}
+    rows = session.exec(select(Merchant.id, Merchant.trade_name, Merchant.legal_name)
+                        .where(Merchant.id.in_(sorted(ids)))).all()
+    return {mid: trade or legal for mid, trade, legal in rows}
+
+
+def _window_floor(session: Session, query: AuditQuery) -> int | None:
+    """The lowest seq a bounded page may examine (None: no bound is needed)."""
+    if not query.bounded_scan:
+        return None
+    top = query.before_seq
+    if top is None:
+        top = (session.exec(select(AuditEvent.seq).order_by(AuditEvent.seq.desc())
+                            .limit(1)).first() or 0) + 1
+    return max(top - SCAN_WINDOW, 1)
+
+
+def search_events(session: Session, query: AuditQuery) -> AuditPage:
     """One page of matching events and the cursor of the next page (None at the end)."""
-    rows = list(session.exec(query.statement().limit(PAGE + 1)).all())
+    stmt = query.statement()
+    floor = _window_floor(session, query)
+    if floor is not None:
+        stmt = stmt.where(AuditEvent.seq >= floor)
+    rows = list(session.exec(stmt.limit(PAGE + 1)).all())
     more = len(rows) > PAGE
     rows = rows[:PAGE]
-    return rows, (rows[-1].seq if more and rows else None)
+    names = merchant_names(session, {e.merchant_id for e in rows if e.merchant_id})
+    if more and rows:
+        return AuditPage(rows, names, rows[-1].seq)
+    if floor is not None and floor > 1:  # the window ended before the page filled
+        return AuditPage(rows, names, floor, searched_down_to=floor)
+    return AuditPage(rows, names, None, searched_down_to=floor)
 
 
 def _export_rows(query: AuditQuery) -> Iterator[dict]:

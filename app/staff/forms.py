@@ -14,19 +14,30 @@ except ImportError:  # WTForms < 3.3 takes (value, label) tuples
     def SelectChoice(value, label=None):  # noqa: N802 - stands in for the class
         return (value, label or value)
 
-DECISION_CHOICES = [
-    SelectChoice("approve", _l("Approve")),
-    SelectChoice("approve_with_limits", _l("Approve with limits")),
-    SelectChoice("request_info", _l("Request information")),
-    SelectChoice("reject", _l("Reject")),
-    SelectChoice("suspend", _l("Suspend")),
-]
+DECISION_LABELS = {
+    "approve": _l("Approve"),
+    "approve_with_limits": _l("Approve with limits"),
+    "request_info": _l("Request information"),
+    "reject": _l("Reject"),
+    "suspend": _l("Suspend"),
+}
+DECISION_CHOICES = [SelectChoice(value, label) for value, label in DECISION_LABELS.items()]
+# No decision is preselected: the reviewer must choose one (issue #11).
+NO_DECISION = SelectChoice("", _l("Choose a decision…"))
+
+
+def decision_choices(allowed) -> list:
+    """The choices offered to a reviewer who may take the decisions in ``allowed``: an empty
+    first choice, then only the allowed decisions, in their usual order."""
+    return [NO_DECISION] + [SelectChoice(value, label) for value, label in
+                            DECISION_LABELS.items() if value in allowed]
 
 
 class DecisionForm(FlaskForm):
     """A decision with its mandatory reason, and limits for ``approve_with_limits``."""
 
-    decision = SelectField(_l("Decision"), choices=DECISION_CHOICES, validators=[DataRequired()])
+    decision = SelectField(_l("Decision"), choices=[NO_DECISION, *DECISION_CHOICES], default="",
+                           validators=[DataRequired(message=_l("Choose a decision."))])
     reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(min=3, max=2000)])
     max_amount_per_tx = DecimalField(_l("Max per transaction (TRY)"), places=2,
                                      validators=[Optional(), NumberRange(min=0.01)])
@@ -54,7 +65,7 @@ class BlacklistForm(FlaskForm):
 
     kind = SelectField(_l("Kind"), choices=[SelectChoice(k) for k in
                                              ("iban", "email", "phone", "domain", "ip",
-                                              "national_id", "device")])
+                                              "national_id", "device", "card", "customer")])
     value = StringField(_l("Value"), validators=[DataRequired(), Length(max=500)])
     reason = StringField(_l("Reason"), validators=[DataRequired(), Length(min=3, max=500)])
 

@@ -30,6 +30,8 @@ from app.models import (
     Transaction,
 )
 from app.services.ownership import find_shared_ownership
+from app.services.personal_data import Disclosure, Identity
+from app.services.sealed_assessments import open_assessment, outline
 from app.web.merchant_caps import ShownCaps, shown_caps
 from checks.policy import Policy
 
@@ -58,10 +60,17 @@ class MerchantPage:
 
     merchant: Merchant
     owners: list[tuple[Person, Ownership]] = field(default_factory=list)
+    identities: dict[str, Identity] = field(default_factory=dict)  # person id → opened fields
     bank_accounts: list[BankAccount] = field(default_factory=list)
     contacts: list[ContactPoint] = field(default_factory=list)
+    # The current e-mail and phone as shown: in clear for a role that sees personal data
+    # (opened through the disclosure), else the contact points' masks.
+    shown_contacts: dict[str, str | None] = field(default_factory=dict)
     changes: list[MerchantChange] = field(default_factory=list)
     assessment: Assessment | None = None
+    # The latest assessment's checks as shown: with explanation and evidence (opened through
+    # the disclosure) for a role that sees personal data, else code, status and points only.
+    checks: list[dict[str, Any]] = field(default_factory=list)
     decisions: list[Decision] = field(default_factory=list)
     links: Any = None
     turnover: list[TurnoverWindow] = field(default_factory=list)
@@ -82,25 +91,38 @@ def _rows(session: Session, stmt: Any) -> list:
     return list(session.exec(stmt).all())
 
 
-def load_page(session: Session, merchant: Merchant, *, policy: Policy,
-              now: dt.datetime) -> MerchantPage:
-    """Read the merchant page of ``merchant``."""
+def load_page(session: Session, merchant: Merchant, *, policy: Policy, now: dt.datetime,
+              disclosure: Disclosure | None) -> MerchantPage:
+    """Read the merchant page of ``merchant``; owners' identities are opened through
+    ``disclosure`` (None: a role that sees masks only). The caller records the disclosure."""
     mid = merchant.id
     page = MerchantPage(merchant=merchant)
     page.owners = [tuple(r) for r in _rows(session, select(Person, Ownership).join(
         Ownership, Ownership.person_id == Person.id).where(Ownership.merchant_id == mid)
-        .order_by(Ownership.removed_at.is_not(None), Person.full_name))]
+        .order_by(Ownership.removed_at.is_not(None), Ownership.added_at, Person.id))]
+    if disclosure is not None:
+        page.identities = {p.id: disclosure.identity(p, ("full_name", "birth_date"))
+                           for p, _own in page.owners}  # the page shows the id masked
     page.bank_accounts = _rows(session, select(BankAccount).where(BankAccount.merchant_id == mid)
                                .order_by(BankAccount.added_at.desc()))
     page.contacts = _rows(session, select(ContactPoint).where(ContactPoint.merchant_id == mid)
                           .order_by(ContactPoint.kind, ContactPoint.added_at.desc()))
+    if disclosure is not None:
+        opened = disclosure.contacts(merchant)
+        page.shown_contacts = {"email": opened.email, "phone": opened.phone}
+    else:
+        page.shown_contacts = {p.kind: p.value for p in page.contacts
+                               if p.kind in ("email", "phone") and p.removed_at is None}
     page.changes = _rows(session, select(MerchantChange).where(MerchantChange.merchant_id == mid)
                          .order_by(MerchantChange.at.desc()).limit(PAGE_ROWS))
     if merchant.latest_assessment_id:
         page.assessment = session.get(Assessment, merchant.latest_assessment_id)
+    if page.assessment is not None:
+        page.checks = (open_assessment(page.assessment, disclosure).checks
+                       if disclosure is not None else outline(page.assessment))
     page.decisions = _rows(session, select(Decision).where(Decision.merchant_id == mid)
                            .order_by(Decision.created_at.desc()).limit(PAGE_ROWS))
-    page.links = find_shared_ownership(session, merchant=merchant)
+    page.links = find_shared_ownership(session, merchant=merchant, disclosure=disclosure)
     page.turnover = turnover_windows(session, merchant, policy, now)
     page.caps = shown_caps(session, merchant, now)
     page.transactions = _rows(session, select(Transaction).where(Transaction.merchant_id == mid)

@@ -14,8 +14,6 @@ from app.staff.merchant_page import MerchantPage
 from app.web.charts import Bar, Node, bar_chart, network_chart
 from app.web.key_limits import ShownLimits, shown_limits
 
-SHARE_LABELS = {"owner": "owner", "iban": "IBAN", "email": "e-mail", "phone": "phone",
-                "domain": "domain", "signup_ip": "IP", "website": "website"}
 BAD_STATUSES = {"rejected", "suspended"}
 
 
@@ -38,9 +36,16 @@ def network(page: MerchantPage) -> Markup | None:
     center = Node(page.merchant.id, page.merchant.legal_name, "self")
     links = [(Node(m.merchant_id, m.name, "bad" if m.status in BAD_STATUSES else "",
                    url_for("staff.merchant", merchant_id=m.merchant_id)),
-              [SHARE_LABELS.get(s, s) for s in m.shares]) for m in linked[:16]]
+              [share_label(s) for s in m.shares]) for m in linked[:16]]
     return network_chart(center, links, title=_("Merchants linked to %(n)s",
                                                 n=page.merchant.legal_name))
+
+
+def share_label(share: str) -> str:
+    """What two linked merchants share, in the reader's language."""
+    labels = {"owner": _("owner"), "iban": _("IBAN"), "email": _("e-mail"), "phone": _("phone"),
+              "domain": _("domain"), "signup_ip": _("sign-up IP"), "website": _("website")}
+    return labels.get(share, share)
 
 
 def key_limits(page: MerchantPage, now: dt.datetime) -> dict[str, ShownLimits]:

@@ -9,7 +9,7 @@ from flask_login import current_user
 from app.db import utcnow
 from app.extensions import db_session
 from app.staff import bp
-from app.staff.queue import QueueFilters, alerts, applications, assign
+from app.staff.queue import QueueFilters, alerts, applications, assign, next_application
 from app.web.auth import require_user, web_actor
 from app.web.forms import EmptyForm
 from app.web.login_views import safe_next
@@ -25,7 +25,8 @@ def _filters() -> QueueFilters:
         status=args.get("status", ""),
         assignee=args.get("assignee", "") if args.get("assignee") in ("me", "unassigned")
         else "",
-        q=args.get("q", "").strip()[:100])
+        q=args.get("q", "").strip()[:100],
+        second=args.get("second") == "1")
 
 
 @bp.get("/", endpoint="queue")
@@ -35,10 +36,24 @@ def queue():
     filters = _filters()
     session, me = db_session(), current_user.actor_name
     apps = applications(session, filters, me) if filters.show != "alerts" else []
-    open_alerts = alerts(session, filters, me) if filters.show != "applications" else []
+    open_alerts = (alerts(session, filters, me)
+                   if filters.show != "applications" and not filters.second else [])
     return render_template("staff/queue.html", filters=filters, applications=apps,
                            alerts=open_alerts, now=utcnow(), tiers=TIERS, me=me,
                            form=EmptyForm())
+
+
+@bp.get("/applications/next", endpoint="next_application")
+@require_user("staff")
+def next_application_view():
+    """Open the oldest application waiting for a reviewer (nobody else's), skipping
+    ``after``: the keyboard's "next item" after a decision."""
+    row = next_application(db_session(), current_user.actor_name,
+                           after=request.args.get("after"))
+    if row is None:
+        flash(_("No applications waiting for a reviewer."), "success")
+        return redirect(url_for("staff.queue"), 303)
+    return redirect(url_for("staff.merchant", merchant_id=row.id), 303)
 
 
 @bp.post("/queue/assign/<kind>/<item_id>", endpoint="assign")

@@ -7,4 +7,13 @@ from app.web.login_views import add_login_routes
 
 add_login_routes(bp, kind="staff", home="staff.queue", template_dir="staff")
 
-from app.staff import admin_views, merchant_views, queue_views  # noqa: E402,F401
+from app.staff import (  # noqa: E402,F401
+    admin_views,
+    alert_views,
+    case_views,
+    merchant_views,
+    queue_views,
+    report_views,
+    screening_views,
+    str_views,
+)

@@ -14,6 +14,7 @@ import datetime as dt
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, abort, current_app, flash, g, redirect, request, session, url_for
@@ -25,7 +26,10 @@ from app.audit.trail import Actor, record
 from app.db import utcnow
 from app.extensions import db_session, login_manager, settings
 from app.models import MerchantUser, StaffUser
+from app.services.personal_data import data_keys
+from app.services.portal_users import account_email, login_name, lookup_value
 from app.web.passwords import check_password, hash_password, needs_rehash, totp_step
+from app.web.ratelimit import FILE_NAME as LOGIN_ATTEMPTS_FILE
 from app.web.ratelimit import LoginRateLimiter
 
 MAX_FAILURES = 5
@@ -57,8 +61,9 @@ class WebUser:
         return f"{self.kind}:{self.row.id}"
 
     @property
-    def email(self) -> str:  # noqa: D102
-        return self.row.email
+    def email(self) -> str:
+        """The account's address (a portal user's opened: its own, R-D7)."""
+        return account_email(self.row)
 
     @property
     def role(self) -> str:
@@ -67,8 +72,9 @@ class WebUser:
 
     @property
     def actor_name(self) -> str:
-        """The name audit events and decisions carry: ``staff:<email>``."""
-        return f"{self.kind}:{self.row.email}"
+        """The name audit events and decisions carry: ``staff:<email>``, or
+        ``merchant:<user id>`` (the trail is never purged: no portal address in it, R-D7)."""
+        return f"{self.kind}:{login_name(self.kind, self.row)}"
 
 
 @login_manager.user_loader
@@ -122,7 +128,8 @@ def limiter() -> LoginRateLimiter:
 def find_user(dbs: Session, kind: str, email: str) -> StaffUser | MerchantUser | None:
     """The active user of ``kind`` with ``email`` (case-insensitive)."""
     model = USER_MODELS[kind]
-    return dbs.exec(select(model).where(model.email == email.strip().lower())).first()
+    key = lookup_value(kind, email, data_keys(dbs))  # a portal address's blind index (R-D7)
+    return dbs.exec(select(model).where(model.email == key)).first()
 
 
 def check_first_factor(dbs: Session, *, kind: str, email: str, password: str,
@@ -177,9 +184,10 @@ def _fail(dbs: Session, user: StaffUser | MerchantUser, now: dt.datetime,
     return LoginResult(False, reason, user)
 
 
-def audit_login(dbs: Session, kind: str, action: str, email: str, **details: Any) -> None:
-    """Record a login event (``staff.login``, ``staff.login_failed``, …) in the audit trail."""
-    actor = Actor(name=f"{kind}:{email}", request_id=g.get("request_id"),
+def audit_login(dbs: Session, kind: str, action: str, name: str, **details: Any) -> None:
+    """Record a login event (``staff.login``, ``staff.login_failed``, …) in the audit trail;
+    ``name`` is :func:`~app.services.portal_users.login_name`'s."""
+    actor = Actor(name=f"{kind}:{name}", request_id=g.get("request_id"),
                   source_ip=request.remote_addr)
     merchant_id = details.pop("merchant_id", None)
     record(dbs, actor.event(f"{kind}.{action}", target_type=f"{kind}_user",
@@ -210,7 +218,8 @@ def _enforce_idle_timeout() -> Any:
 def init_auth(app: Flask) -> None:
     """Wire the login manager, the rate limiter and the idle timeout into ``app``."""
     cfg = app.extensions["kyb.settings"]
-    app.extensions["kyb.login_limiter"] = LoginRateLimiter(redis_url=cfg.redis_url)
+    app.extensions["kyb.login_limiter"] = LoginRateLimiter(
+        redis_url=cfg.redis_url, shared_file=Path(cfg.instance_path) / LOGIN_ATTEMPTS_FILE)
     login_manager.session_protection = "strong"
     login_manager.login_view = None
     app.before_request(_enforce_idle_timeout)

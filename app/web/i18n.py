@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from flask import Flask, request, session
+from flask import Flask, has_request_context, request, session
 from flask_babel import Babel
 
 log = logging.getLogger(__name__)
@@ -21,7 +21,10 @@ babel = Babel()
 
 
 def select_locale() -> str:
-    """The request's locale: ``?lang=``, the session, ``Accept-Language``, else English."""
+    """The request's locale: ``?lang=``, the session, ``Accept-Language``, else English
+    (also for work done outside a request: a worker's or a command's notices)."""
+    if not has_request_context():
+        return "en"
     wanted = request.args.get("lang")
     if wanted in LOCALES:
         session["lang"] = wanted

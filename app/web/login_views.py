@@ -17,6 +17,7 @@ from flask_login import current_user, login_user, logout_user
 
 from app.db import utcnow
 from app.extensions import db_session
+from app.services.portal_users import account_email, login_name
 from app.web.auth import (
     PENDING_MFA_SECONDS,
     USER_MODELS,
@@ -27,6 +28,7 @@ from app.web.auth import (
 from app.web.forms import CodeForm, EmptyForm, LoginForm
 from app.web.passwords import provisioning_uri
 from app.web.qr import qr_svg
+from app.web.ratelimit import login_client_ip
 
 MESSAGES = {
     "bad_credentials": lambda: _("E-mail or password is wrong."),
@@ -59,14 +61,15 @@ def add_login_routes(bp: Blueprint, *, kind: str, home: str, template_dir: str) 
             dbs = db_session()
             email = form.email.data.strip().lower()
             result = check_first_factor(dbs, kind=kind, email=email, password=form.password.data,
-                                        ip=request.remote_addr, now=utcnow())
+                                        ip=login_client_ip(), now=utcnow())
             if result.ok:
                 session["_pending"] = {"kind": kind, "id": result.user.id,
                                        "at": utcnow().timestamp(),
                                        "next": safe_next(request.args.get("next"), "")}
                 dbs.commit()
                 return redirect(url_for(f"{bp.name}.login_code"))
-            audit_login(dbs, kind, "login_failed", email, reason=result.reason, factor="password")
+            audit_login(dbs, kind, "login_failed", login_name(kind, result.user, email),
+                        reason=result.reason, factor="password")
             dbs.commit()
             flash(MESSAGES[result.reason](), "error")
             status = 429 if result.reason == "rate_limited" else 401
@@ -91,10 +94,10 @@ def add_login_routes(bp: Blueprint, *, kind: str, home: str, template_dir: str) 
         status = 200
         if form.validate_on_submit():
             result = check_second_factor(dbs, user=user, code=form.code.data,
-                                         ip=request.remote_addr, now=now)
+                                         ip=login_client_ip(), now=now)
             if result.ok:
                 return _complete_login(user, pending, now)
-            audit_login(dbs, kind, "login_failed", user.email, reason=result.reason,
+            audit_login(dbs, kind, "login_failed", login_name(kind, user), reason=result.reason,
                         factor="totp", merchant_id=getattr(user, "merchant_id", None))
             dbs.commit()
             flash(MESSAGES[result.reason](), "error")
@@ -105,7 +108,7 @@ def add_login_routes(bp: Blueprint, *, kind: str, home: str, template_dir: str) 
         elif request.method == "POST":
             status = 400
         enrol = user.mfa_confirmed_at is None
-        uri = provisioning_uri(user.totp_secret, user.email) if enrol else None
+        uri = provisioning_uri(user.totp_secret, account_email(user)) if enrol else None
         return render_template(f"{template_dir}/code.html", form=form, enrol=enrol, uri=uri,
                                qr=qr_svg(uri) if uri else None,
                                secret=user.totp_secret if enrol else None), status
@@ -113,7 +116,8 @@ def add_login_routes(bp: Blueprint, *, kind: str, home: str, template_dir: str) 
     def _complete_login(user, pending: dict, now: dt.datetime):
         from app.web.auth import WebUser
         dbs = db_session()
-        audit_login(dbs, kind, "login", user.email, mfa_enrolled=pending.get("enrolled", False),
+        audit_login(dbs, kind, "login", login_name(kind, user),
+                    mfa_enrolled=pending.get("enrolled", False),
                     merchant_id=getattr(user, "merchant_id", None))
         dbs.commit()
         session.clear()  # a fresh session after authentication (no fixation)
@@ -127,7 +131,8 @@ def add_login_routes(bp: Blueprint, *, kind: str, home: str, template_dir: str) 
         form = EmptyForm()
         if form.validate_on_submit() and current_user.is_authenticated:
             dbs = db_session()
-            audit_login(dbs, current_user.kind, "logout", current_user.email)
+            audit_login(dbs, current_user.kind, "logout",
+                        login_name(current_user.kind, current_user.row))
             dbs.commit()
         logout_user()
         session.clear()

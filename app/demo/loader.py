@@ -2,8 +2,11 @@
 
 Thirty-seven merchants, Turkish and foreign, of low, medium and high risk: some share owners,
 IBANs or phones; a few changed their IBAN again and again; a few have websites registered
-weeks ago; approved ones have a sales history. Everything goes through the same services as
-the API (validation, history, audit), with the clock set back where history is needed.
+weeks ago; approved ones have a sales history, recorded through the real ingest path night by
+night as a back office sends it, so that monitoring raises its alerts when they happened
+(``app.demo.sales``) and the analysts work them (``app.demo.alert_desk``). Everything goes
+through the same services as the API (validation, history, audit), with the clock set back
+where history is needed.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import datetime as dt
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal
+from functools import partial
 
 import phonenumbers
 from schwifty import IBAN
@@ -21,10 +24,15 @@ from stdnum.tr import tckimlik
 
 from app.api.schemas import MerchantApplication, MerchantChangeRequest
 from app.audit.trail import Actor
-from app.models import Merchant, Transaction
+from app.demo.alert_desk import AlertDesk
+from app.demo.sales import BackOffice, demo_blacklist
+from app.demo.timeline import StoryDates, Timeline, story_dates
+from app.models import Merchant
 from app.security import Keyring
+from app.services.assessments import current_policy
 from app.services.merchant_changes import change_merchant
 from app.services.merchants import submit_application
+from checks.policy import Policy
 
 SEED = 20261121
 
@@ -63,8 +71,9 @@ class DemoMerchant:
     sales_per_day: int = 0
     ticket: tuple[int, int] = (100, 900)
     status: str = "applied"
-    created_days_ago: int | None = None  # None: 170 days for approved ones, else 1-20
+    created_days_ago: int | None = None  # None: see app.demo.timeline.story_dates
     signup_ip: str | None = None
+    pattern: str = ""  # a monitoring story of its sales (``app.demo.sales``)
 
 
 def _tckn(rng: random.Random) -> str:
@@ -146,7 +155,8 @@ def catalogue(p: dict[str, DemoPerson]) -> list[DemoMerchant]:
           sales_per_day=6, ticket=(2000, 18000)),
         M(f"Marmara Elektronik {a_s}", "Marmara Store", "marmarastore.com.tr", "5732",
           [(p["burak"], "50"), (p["elif"], "50")], "low", status="approved", capital="5000000",
-          prices=("200", "60000"), sales_per_day=30, ticket=(400, 25000)),
+          prices=("200", "60000"), sales_per_day=30, ticket=(400, 25000), pattern="stolen_card",
+          story="Today a customer tried a card the issuer reported stolen: refused, alerted."),
         M(f"Trakya Tekstil {ltd}", "Trakya Moda", "trakyamoda.com", "5651",
           [(p["leyla"], "100")], "low", status="in_review", sales_per_day=0),
         M(f"Lykia Kozmetik {ltd}", "Lykia Doğal", "lykiadogal.com.tr", "5977",
@@ -181,7 +191,8 @@ def catalogue(p: dict[str, DemoPerson]) -> list[DemoMerchant]:
           [(p["irem"], "100")], "medium", domain_age_days=85, capital="20000"),
         M(f"Van Gölü Balıkçılık {ltd}", "Van Balık", "vanbalik.com.tr", "5422",
           [(p["serkan"], "50"), (p["derya"], "50")], "medium", status="approved",
-          sales_per_day=15, ticket=(200, 1200)),
+          sales_per_day=15, ticket=(200, 1200), pattern="night",
+          story="A fish shop selling most of its month between 21:00 and 06:00."),
         M(f"Hızlı Dijital Kod {ltd}", "HızlıKod E-Pin", "hizlikod-epin.com", "5816",
           [(p["kerem"], "100")], "high", capital="10000", domain_age_days=21, iban_changes=4,
           prices=("10", "20"), email_domain="mailinator.com", turnover="2000000",
@@ -198,9 +209,10 @@ def catalogue(p: dict[str, DemoPerson]) -> list[DemoMerchant]:
         M(f"Altın Kuyumculuk {ltd}", "Altın Kuyum", "altinkuyum-online.com", "5944",
           [(p["selin"], "100")], "high", capital="25000", domain_age_days=130, iban_changes=3,
           prices=("15", "40"), turnover="5000000", status="approved", created_days_ago=40,
-          sales_per_day=30, ticket=(500, 1000),
+          sales_per_day=30, ticket=(500, 1000), pattern="front",
           story="Jewellery site showing 15-40 TRY items; approved 5 weeks ago, now selling "
-                "at 500-1,000 TRY a ticket and past the first month's turnover cap."),
+                "at 500-1,000 TRY a ticket and past the first month's turnover cap; today one "
+                "card six times in 75 minutes and 'bahis' top-ups in the descriptions."),
         M(f"Kripto Hızlı Transfer {ltd}", "KriptoHızlı", "kriptohizli.io", "6051",
           [(p["selin"], "50"), (p["kerem"], "50")], "high", capital="10000",
           domain_age_days=5, email_domain="guerrillamail.com", turnover="4000000"),
@@ -213,7 +225,8 @@ def catalogue(p: dict[str, DemoPerson]) -> list[DemoMerchant]:
           [(p["deniz"], "100")], "high", status="suspended", capital="10000",
           story="Suspended after chargebacks; same owner as Şans Oyun."),
         M(f"Sahil Butik {ltd}", "Sahil Butik", "sahilbutik.com.tr", "5621",
-          [(p["onur"], "100")], "low", status="approved", sales_per_day=10, ticket=(150, 900)),
+          [(p["onur"], "100")], "low", status="approved", sales_per_day=10, ticket=(150, 900),
+          pattern="round", story="Four sales in ten at exactly 100, 250 or 500 TRY."),
         M(f"Göbeklitepe Turizm {a_s}", "Göbeklitepe Tur", "gobeklitepetur.com", "4722",
           [(p["ozan"], "60"), (p["cem"], "40")], "low", capital="1000000"),
         M(f"Beykoz Cam Sanatları {ltd}", "Beykoz Cam", "beykozcam.com", "5950",
@@ -225,7 +238,8 @@ def catalogue(p: dict[str, DemoPerson]) -> list[DemoMerchant]:
         M(f"Bodrum Yat Kiralama {a_s}", "Bodrum Yat", "bodrumyat.com.tr", "4457",
           [(p["gul"], "100")], "medium", prices=("15000", "250000"), turnover="2500000"),
         M(f"Hatay Künefe {ltd}", "Hatay Künefe", "hataykunefe.com", "5812",
-          [(p["pinar"], "100")], "low", status="approved", sales_per_day=20, ticket=(120, 600)),
+          [(p["pinar"], "100")], "low", status="approved", sales_per_day=20, ticket=(120, 600),
+          pattern="jump", story="Today's sales five times yesterday's."),
         M(f"Pera Sanat Galerisi {ltd}", "Pera Sanat", "perasanat.com", "5971",
           [(p["zeynep"], "50"), (p["irem"], "50")], "high", prices=("5000", "400000")),
         M(f"Konak Akaryakıt {ltd}", "Konak Petrol", "konakpetrol.com.tr", "5541",
@@ -267,71 +281,77 @@ def _tax_id(m: DemoMerchant, rng: random.Random) -> str:
                 return base + last
 
 
-def _sales(session: Session, merchant: Merchant, m: DemoMerchant, rng: random.Random,
-           keyring: Keyring, now: dt.datetime) -> int:
-    count = 0
-    activated = (now - merchant.created_at).days - 3
-    for day in range(min(60, activated), 0, -1):
-        for _ in range(max(0, int(rng.gauss(m.sales_per_day, m.sales_per_day / 4)))):
-            at = now - dt.timedelta(days=day, seconds=rng.randint(0, 86399))
-            amount = Decimal(rng.randint(*m.ticket)) + Decimal(rng.randint(0, 99)) / 100
-            bin6, last4 = rng.choice(["454360", "540667", "979207", "375622"]), \
-                f"{rng.randint(0, 9999):04d}"
-            session.add(Transaction(
-                merchant_id=merchant.id, external_id=f"demo-{merchant.id[-6:]}-{count}",
-                type="sale", amount=amount, currency="TRY", amount_try=amount, occurred_at=at,
-                card_masked=f"{bin6}******{last4}",
-                card_fingerprint=keyring.keyed_hash("card", f"{bin6}{last4}{rng.randint(0, 50)}"),
-                customer_ref=f"cust-{rng.randint(1, 4000)}",
-                client_ip=f"198.51.100.{rng.randint(1, 254)}", created_at=at))
-            count += 1
-    return count
-
-
-def _change_ibans(session: Session, merchant: Merchant, m: DemoMerchant, rng: random.Random,
-                  actor: Actor, keyring: Keyring, now: dt.datetime) -> None:
-    for index in range(m.iban_changes):
-        when = now - dt.timedelta(days=80 - index * (70 // max(m.iban_changes, 1)))
-        change = MerchantChangeRequest(iban=_tr_iban(rng), reason="New payout account "
-                                       "requested by the merchant")
-        change_merchant(session, merchant=merchant, change=change, actor=actor,
-                        keyring=keyring, now=when)
-
-
-@dataclass(frozen=True)
+@dataclass
 class Loaded:
-    """A demo merchant as stored, with its story and when it applied."""
+    """A demo merchant with its story and when it happened; ``merchant_id`` is set when its
+    application is replayed."""
 
     merchant_id: str
     spec: DemoMerchant
     created_at: dt.datetime
+    dates: StoryDates
+
+
+def _submit(session: Session, item: Loaded, application: MerchantApplication, actor: Actor,
+            keyring: Keyring) -> None:
+    merchant = submit_application(session, application=application, actor=actor,
+                                  keyring=keyring, now=item.created_at)
+    item.merchant_id = merchant.id
+
+
+def _change_iban(session: Session, item: Loaded, iban: str, actor: Actor, keyring: Keyring,
+                 when: dt.datetime) -> None:
+    change = MerchantChangeRequest(iban=iban, reason="New payout account requested by the "
+                                                     "merchant")
+    change_merchant(session, merchant=session.get(Merchant, item.merchant_id), change=change,
+                    actor=actor, keyring=keyring, now=when)
+
+
+def _plan_sales(back_office: BackOffice, item: Loaded, now: dt.datetime) -> None:
+    activated_days = (now - item.dates.decided).days if item.dates.decided else 0
+    back_office.plan(item.merchant_id, item.spec, activated_days=activated_days)
 
 
 def load_demo(session: Session, *, keyring: Keyring, now: dt.datetime,
-              progress: Callable[[str], None] = lambda _name: None) -> list[Loaded]:
-    """Store the demo applications, their IBAN histories and sales; the caller commits.
-    Statuses are left to the review step (``app.demo_review``), which assesses and decides
-    through the same services as staff."""
+              progress: Callable[[str], None] = lambda _name: None,
+              policy: Policy | None = None, timeline: Timeline | None = None) -> list[Loaded]:
+    """Plan the demo blacklist, applications, their IBAN histories and the nightly uploads of
+    sales (through ``record_transactions``, so monitoring runs, with the analysts' work on the
+    alerts they opened) on ``timeline``, each at the time it happened (``app.demo.timeline``).
+    Statuses are left to the review step (``app.demo.review``), which assesses and decides
+    through the same services as staff.
+    Without a timeline, the plan is replayed at once and the caller commits."""
+    policy = policy or current_policy()
+    plan = timeline if timeline is not None else Timeline()
+    plan.at(now - dt.timedelta(days=2),
+            lambda: demo_blacklist(session, keyring=keyring, now=now), "blacklist")
     rng = random.Random(SEED)
     actor = Actor(name="demo-loader", request_id="demo")
     shared_phone = _phone(rng, "TR")
-    loaded = []
+    back_office = BackOffice(session, plan, keyring=keyring, policy=policy, now=now, rng=rng,
+                             desk=AlertDesk(session, plan, policy, now, random.Random(SEED + 1)))
+    loaded: list[Loaded] = []
+    pending = 0
     for m in catalogue(people(rng)):
         if m.domain in {"hizlikod-epin.com", "megabonus-oyun.net", "kriptohizli.io"}:
             m.phone = shared_phone  # one phone and one signup IP behind three gambling shops
             m.signup_ip = "198.51.100.66"
         m.signup_ip = m.signup_ip or f"203.0.113.{len(loaded) + 10}"
-        days = m.created_days_ago or (170 if m.status in {"approved", "suspended"}
-                                      else rng.randint(1, 20))
-        created = now - dt.timedelta(days=days)
-        merchant = submit_application(session, application=_application(m, rng), actor=actor,
-                                      keyring=keyring, now=created)
-        _change_ibans(session, merchant, m, rng, actor, keyring, now)
-        if m.sales_per_day:
-            _sales(session, merchant, m, rng, keyring, now)
-        session.flush()
-        loaded.append(Loaded(merchant.id, m, created))
-        progress(m.trade_name)
+        dates = story_dates(m.status, iban_changes=m.iban_changes,
+                            created_days_ago=m.created_days_ago, pending_index=pending,
+                            now=now, rng=rng)
+        pending += m.status in {"applied", "in_review", "info_requested"}
+        item = Loaded("", m, dates.applied, dates)
+        plan.at(dates.applied, partial(_submit, session, item, _application(m, rng), actor,
+                                       keyring), m.trade_name)
+        for when in dates.iban_changes:
+            plan.at(when, partial(_change_iban, session, item, _tr_iban(rng), actor, keyring,
+                                  when), m.trade_name)
+        if m.sales_per_day and dates.decided is not None:
+            plan.at(dates.decided, partial(_plan_sales, back_office, item, now), m.trade_name)
+        loaded.append(item)
+    if timeline is None:
+        plan.play(session, commit=False, progress=progress)
     return loaded
 
 

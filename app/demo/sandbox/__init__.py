@@ -9,10 +9,10 @@ data per test (a dict of domain → answer). The pytest fixtures that wrap them 
 ``tests/integration/sources/conftest.py``.
 """
 
-from app.sandbox.dns import DnsServer
-from app.sandbox.rdap import RdapServer, rdap_domain
-from app.sandbox.smtp import ReceivedMail, SmtpServer
-from app.sandbox.website import (
+from app.demo.sandbox.dns import DnsServer
+from app.demo.sandbox.rdap import RdapServer, rdap_domain
+from app.demo.sandbox.smtp import ReceivedMail, SmtpServer
+from app.demo.sandbox.website import (
     Drip,
     Huge,
     Page,
@@ -24,7 +24,7 @@ from app.sandbox.website import (
     product_page_rdfa,
     text_price_page,
 )
-from app.sandbox.whois import WhoisServer, tr_whois, verisign_not_found, verisign_whois
+from app.demo.sandbox.whois import WhoisServer, tr_whois, verisign_not_found, verisign_whois
 
 __all__ = [
     "DnsServer", "Drip", "Huge", "Page", "RdapServer", "ReceivedMail", "Redirect", "SmtpServer",

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from app.config import Settings
-from app.sandbox import DnsServer, RdapServer, WhoisServer, rdap_domain
+from app.demo.sandbox import DnsServer, RdapServer, WhoisServer, rdap_domain
 from app.services.facts import LookupSources
 
 SANDBOX_REGISTRAR = "kybgate demo sandbox registry"

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 
-from app.sandbox.base import QuietHTTPServer, ThreadedServer
+from app.demo.sandbox.base import QuietHTTPServer, ThreadedServer
 
 
 @dataclass(frozen=True)

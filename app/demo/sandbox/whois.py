@@ -6,7 +6,7 @@ import socketserver
 import time
 from collections.abc import Mapping, Sequence
 
-from app.sandbox.base import ThreadedServer
+from app.demo.sandbox.base import ThreadedServer
 
 
 def verisign_whois(

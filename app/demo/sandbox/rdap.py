@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
-from app.sandbox.base import QuietHTTPServer, ThreadedServer
+from app.demo.sandbox.base import QuietHTTPServer, ThreadedServer
 
 
 def rdap_domain(

@@ -13,7 +13,7 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
 
-from app.sandbox.base import ThreadedServer
+from app.demo.sandbox.base import ThreadedServer
 
 Zone = Mapping[str, Sequence[object]]
 
