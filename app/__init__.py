@@ -6,12 +6,12 @@
 from __future__ import annotations
 
 import logging
-import secrets
 from typing import Any
 
-from flask import Flask, g, request
+from flask import Flask, g, request, send_from_directory
 
 from app.config import Settings
+from app.request_ids import request_id_for
 
 __version__ = "0.1.0"
 
@@ -38,6 +38,10 @@ def create_app(overrides: dict[str, Any] | None = None,
     )
     app.config.update(overrides or {})
     app.extensions["kyb.settings"] = settings
+    from app.crypto.data_keys import load_data_keys
+    app.extensions["kyb.data_keys"] = load_data_keys(
+        settings.data_keys, instance_path=settings.instance_path,
+        production=settings.env == "production")
     _init_extensions(app, settings)
     _register_blueprints(app)
     _register_request_hooks(app)
@@ -46,13 +50,19 @@ def create_app(overrides: dict[str, Any] | None = None,
     from app.cli import register_cli
     register_cli(app)
     logging.getLogger("kybgate").setLevel(logging.INFO)
-    return app
+    from app.dataplane.wsgi import mount
+    return mount(app)  # verification answered by the data plane in front (issue #14)
 
 
 def _init_extensions(app: Flask, settings: Settings) -> None:
     from app.extensions import close_session, csrf, init_db, login_manager
     from app.oauth.server import init_oauth
     init_db(app, settings)
+    from app.services.personal_data import register_data_keys
+    register_data_keys(app.extensions["kyb.engine"], app.extensions["kyb.data_keys"])
+    from app.audit.anchor import AnchorSink, anchor_key, default_anchor_file, register_sink
+    register_sink(app.extensions["kyb.engine"],
+                  AnchorSink(default_anchor_file(settings), anchor_key(settings.secret_key)))
     csrf.init_app(app)
     login_manager.init_app(app)
     init_oauth(app)
@@ -74,14 +84,22 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(health.bp)
     from app import plugins
     plugins.register_blueprints(app)
+    _register_favicon(app)
+
+
+def _register_favicon(app: Flask) -> None:
+    """``/favicon.ico``, which every browser asks for (issue #11): the static icon, cached a
+    day, instead of a 404 in every log."""
+    @app.get("/favicon.ico")
+    def favicon():
+        return send_from_directory(app.static_folder, "favicon.ico", max_age=86400,
+                                   mimetype="image/vnd.microsoft.icon")
 
 
 def _register_request_hooks(app: Flask) -> None:
     @app.before_request
     def _request_id() -> None:
-        incoming = request.headers.get("X-Request-Id", "")
-        ok = 8 <= len(incoming) <= 64 and incoming.replace("-", "").isalnum()
-        g.request_id = incoming if ok else secrets.token_hex(12)
+        g.request_id = request_id_for(request.headers.get("X-Request-Id", ""))
 
     @app.after_request
     def _headers(response):

@@ -21,8 +21,13 @@ from app.audit.trail import Actor, export_events, record, verify_trail
 from app.db import session_scope, utcnow
 from app.extensions import engine, settings
 
-COMMAND_MODULES: tuple[str, ...] = ("app.commands_demo", "app.staff.commands", "app.commands.risk",
-                                     "app.commands.keys", "app.commands.monitoring")
+COMMAND_MODULES: tuple[str, ...] = ("app.demo.commands", "app.staff.commands", "app.commands.risk",
+                                     "app.commands.keys", "app.commands.monitoring",
+                                     "app.commands.jobs", "app.commands.casework",
+                                     "app.commands.str_report", "app.commands.webhooks",
+                                     "app.commands.figures", "app.commands.scrub",
+                                     "app.commands.screening", "app.commands.data_keys",
+                                     "app.commands.retention")
 
 
 def cli_actor() -> Actor:
@@ -92,37 +97,45 @@ def audit_group() -> None:
     """The tamper-evident audit trail."""
 
 
-def default_anchor_file(config) -> str:
-    """``KYB_AUDIT_ANCHOR_FILE``, else ``audit-anchors.jsonl`` in the instance folder."""
-    return config.audit_anchor_file or os.path.join(config.instance_path, "audit-anchors.jsonl")
-
-
 @audit_group.command("verify")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 @click.option("--anchors", "anchors_file", type=click.Path(dir_okay=False),
               help="Anchor file to check the trail against (default: KYB_AUDIT_ANCHOR_FILE, "
-                   "else <instance folder>/audit-anchors.jsonl, if it exists).")
+                   "else <instance folder>/audit-anchors.jsonl).")
+@click.option("--no-anchors", is_flag=True,
+              help="Check the hash chain only. Without anchors a trail cut short or rewritten "
+                   "from its start cannot be told from a whole one: the answer says so.")
 @with_appcontext
-def audit_verify(as_json: bool, anchors_file: str | None) -> None:
+def audit_verify(as_json: bool, anchors_file: str | None, no_anchors: bool) -> None:
     """Recompute the hash chain and check it against its anchors; exit 1 naming the first bad
-    event if anything was edited, deleted, inserted or reordered, or if anchored events are
-    gone (the trail was cut short) or changed."""
-    from app.audit.anchor import AnchorFileError, anchor_key, verify_anchors
+    event if anything was edited, deleted, inserted or reordered, if anchored events are gone
+    (the trail was cut short) or changed, or if the anchor file holds no anchor of this trail
+    (missing or emptied)."""
+    from app.audit.anchor import (
+        AnchorFileError,
+        AnchorReport,
+        anchor_key,
+        default_anchor_file,
+        verify_anchors,
+    )
     with session_scope(engine()) as session:
         report = verify_trail(session)
     path = anchors_file or default_anchor_file(settings())
     if anchors_file and not os.path.exists(anchors_file):
         raise click.ClickException(f"no anchor file at {anchors_file}")
     try:
-        anchors = verify_anchors(engine(), path, anchor_key(settings().secret_key))
+        anchors = (AnchorReport(True, 0) if no_anchors else
+                   verify_anchors(engine(), path, anchor_key(settings().secret_key)))
     except AnchorFileError as exc:
         raise click.ClickException(str(exc)) from exc
     data = {**report.to_dict(), "anchors_checked": anchors.checked,
-            "anchors_problem": anchors.problem}
+            "anchors_problem": anchors.problem, "anchors_skipped": no_anchors,
+            "anchors_of_other_chains": anchors.other_chains}
     if report.ok and anchors.ok:
+        held = ("ANCHORS NOT CHECKED (--no-anchors): a trail cut short would pass"
+                if no_anchors else f"{anchors.checked} anchors hold")
         emit(data, as_json, f"audit trail intact: {report.checked} events, head seq "
-                            f"{report.head_seq} hash {report.head_hash}; "
-                            f"{anchors.checked} anchors hold")
+                            f"{report.head_seq} hash {report.head_hash}; {held}")
         return
     if not report.ok:
         emit(data, as_json,
@@ -145,10 +158,10 @@ def audit_anchor(anchors_file: str | None) -> None:
     writer does this every KYB_AUDIT_ANCHOR_SECONDS by itself."""
     import datetime as dt
 
-    from app.audit.anchor import anchor_key, write_anchor
+    from app.audit.anchor import anchor_key, default_anchor_file, write_anchor
     path = anchors_file or default_anchor_file(settings())
     anchor = write_anchor(engine(), path, anchor_key(settings().secret_key),
-                          dt.datetime.now(dt.UTC), force=True)
+                          dt.datetime.now(dt.UTC))
     if anchor is None:
         click.echo("the audit trail is empty: nothing to anchor")
         return
@@ -174,32 +187,29 @@ def audit_export(fmt: str, output: str | None) -> None:
 
 
 @audit_group.command("writer")
-@click.option("--socket", "socket_path", type=click.Path(dir_okay=False),
-              help="Unix socket to listen on (default: KYB_AUDIT_SOCKET, else "
-                   "<instance folder>/audit-writer.sock).")
-@click.option("--linger-ms", type=click.FloatRange(0, 50), envvar="KYB_AUDIT_LINGER_MS",
-              default=1.0, show_default=True,
-              help="Under concurrent load, wait this long for more events before a commit "
-                   "(fewer, larger commits; adds at most this much latency). "
-                   "Env: KYB_AUDIT_LINGER_MS.")
+@click.option("--journal-dir", type=click.Path(file_okay=False),
+              help="Folder of the workers' journals (default: KYB_AUDIT_JOURNAL_DIR, else "
+                   "<instance folder>/journal/<digest of KYB_DATABASE_URL>).")
 @click.option("--exit-with-parent", is_flag=True,
               help="Stop when the process that started this one is gone (what `kybgate "
                    "serve` uses, so that a killed server leaves no writer behind).")
 @with_appcontext
-def audit_writer(socket_path: str | None, linger_ms: float, exit_with_parent: bool) -> None:
-    """Run the host's audit writer: the process that commits every worker's verification
-    events in shared batches. `kybgate serve` starts and restarts it by itself; run it by hand
-    only under another process manager, with KYB_AUDIT_SOCKET set for the workers as well.
-    On SIGTERM or Ctrl-C it takes no new connection, keeps serving the connected workers until
-    they hang up (at most 15 s), commits what they sent, and exits."""
+def audit_writer(journal_dir: str | None, exit_with_parent: bool) -> None:
+    """Run the host's audit writer: ship every worker's journal of verification events into
+    the hash-chained audit trail, in large batches, and run the monitors on what it stored.
+    `kybgate serve` starts and restarts it by itself; run it by hand only under another
+    process manager, with KYB_AUDIT_JOURNAL_DIR set for the workers as well. On SIGTERM or
+    Ctrl-C it ships what the journals hold and exits; what is left ships on its restart."""
     import logging
+    import signal
 
+    from app.audit.anchor import Anchorer, anchor_key, default_anchor_file
     from app.audit.batcher import WalCheckpointer, sqlite_writer_engine
-    from app.audit.writer import run_writer
-    from app.keys_feature import count_usage
+    from app.dataplane.runtime import audit_in_batch, runtime
+    from app.dataplane.shipper import Shipper
+    from app.services.assessments import active_policy
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    from app.audit.anchor import Anchorer, anchor_key
-    path = socket_path or default_audit_socket(settings())
+    path = journal_dir or default_journal_dir(settings())
     db = engine()
     writer, checkpointer, anchorer = db, None, None
     if settings().audit_anchor_seconds > 0:
@@ -210,25 +220,32 @@ def audit_writer(socket_path: str | None, linger_ms: float, exit_with_parent: bo
         url = db.url.render_as_string(hide_password=False)
         writer = sqlite_writer_engine(url, autocheckpoint=False)
         checkpointer = WalCheckpointer(url).start()
+    observers = runtime(current_app._get_current_object())  # type: ignore[attr-defined]
+    shipper = Shipper(writer, path, in_batch=audit_in_batch(active_policy(
+        settings().policy_path)), after_commit=observers.after_shipping)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: shipper.stop())
     try:
-        server = run_writer(writer, path, in_batch=count_usage, linger=linger_ms / 1000,
-                            exit_with_parent=exit_with_parent,
-                            ready=lambda: click.echo(f"audit writer listening on {path}"))
-    except (OSError, RuntimeError) as exc:
+        shipper.serve_forever(parent_pid=os.getppid() if exit_with_parent else None,
+                              ready=lambda: click.echo(f"audit writer shipping {path}"))
+    except OSError as exc:
         raise click.ClickException(f"audit writer not started: {exc}") from exc
     finally:
+        observers.monitor.drain(5.0)
+        observers.blacklist_alerts.drain(5.0)
         if checkpointer is not None:
             checkpointer.stop()
         if anchorer is not None:
             anchorer.stop()  # a last anchor of what this writer committed
         if writer is not db:
             writer.dispose()
-    click.echo(f"audit writer stopped: {server.events} events in {server.batches} batches")
+    click.echo(f"audit writer stopped: {shipper.events} events in {shipper.batches} batches")
 
 
-def default_audit_socket(config) -> str:
-    """``KYB_AUDIT_SOCKET``, else ``audit-writer.sock`` in the instance folder."""
-    return config.audit_socket or os.path.join(config.instance_path, "audit-writer.sock")
+def default_journal_dir(config) -> str:
+    """``KYB_AUDIT_JOURNAL_DIR``, else a folder of the instance named after the database."""
+    from app.dataplane.journal import journal_dir
+    return journal_dir(config.instance_path, config.database_url, config.audit_journal_dir)
 
 
 @click.command("serve")
@@ -238,14 +255,21 @@ def default_audit_socket(config) -> str:
 @click.option("--worker-connections", default=1000, show_default=True,
               help="Open connections one worker holds at most; others wait for another "
                    "worker. Behind a gateway with few long-lived keep-alive connections, set "
-                   "it near --threads so that the connections spread over every worker.")
+                   "it to about twice --threads: the connections spread over every worker, and "
+                   "at or below --threads gunicorn keeps no connection alive.")
 @click.option("--upgrade/--no-upgrade", default=True, show_default=True,
               help="Apply database migrations first.")
 @click.option("--audit-writer/--no-audit-writer", default=True, show_default=True,
-              help="Run one audit writer process for all workers (started, watched and "
-                   "restarted by gunicorn's master); without it each worker writes its own.")
+              help="Workers journal each verification event and answer at once; one audit "
+                   "writer process ships the journals into the audit trail (started, watched "
+                   "and restarted by gunicorn's master). Without it each worker commits its "
+                   "own events before answering (slower; for single-process use).")
+@click.option("--worker/--no-worker", "job_worker", default=True, show_default=True,
+              help="Also run one `kybgate worker` for background jobs (started, watched and "
+                   "restarted by gunicorn's master). Use --no-worker when workers run "
+                   "elsewhere.")
 def serve(bind: str, workers: int, threads: int, worker_connections: int, upgrade: bool,
-          audit_writer: bool) -> None:
+          audit_writer: bool, job_worker: bool) -> None:
     """Run kybgate under gunicorn (KYB_* environment variables configure it)."""
     from app.config import Settings
     config = Settings.from_env()
@@ -253,15 +277,17 @@ def serve(bind: str, workers: int, threads: int, worker_connections: int, upgrad
         from app.migrate import upgrade as do_upgrade
         do_upgrade(config.database_url)
     if audit_writer:
-        path = default_audit_socket(config)
-        if len(path.encode()) > 100:  # sun_path holds 108 bytes
-            raise click.ClickException(f"audit writer socket path is too long for a Unix "
-                                       f"socket: {path}; set KYB_AUDIT_SOCKET to a shorter one")
-        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        os.environ["KYB_AUDIT_SOCKET"] = path  # the workers' and the writer's setting
+        path = default_journal_dir(config)
+        os.makedirs(path, mode=0o700, exist_ok=True)
+        os.environ["KYB_AUDIT_JOURNAL_DIR"] = path  # the workers' and the writer's setting
         os.environ["KYB_RUN_AUDIT_WRITER"] = "1"  # read by app.gunicorn_conf in the master
     else:
         os.environ.pop("KYB_RUN_AUDIT_WRITER", None)
+    if job_worker:
+        os.environ["KYB_RUN_JOB_WORKER"] = "1"  # read by app.gunicorn_conf in the master
+    else:
+        os.environ.pop("KYB_RUN_JOB_WORKER", None)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir(config)
     gunicorn = shutil.which("gunicorn") or os.path.join(os.path.dirname(sys.executable),
                                                         "gunicorn")
     args = [gunicorn, "--bind", bind, "--workers", str(workers), "--threads", str(threads),
@@ -277,6 +303,19 @@ def serve(bind: str, workers: int, threads: int, worker_connections: int, upgrad
     click.echo(f"kybgate serving on http://{bind} ({workers} workers x {threads} threads)")
     os.chdir(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     os.execv(args[0], args)  # noqa: S606 - replace this process with gunicorn
+
+
+def metrics_dir(config) -> str:
+    """An empty ``PROMETHEUS_MULTIPROC_DIR`` for the workers' metrics (R-D8): the one set in
+    the environment, else ``prometheus`` in the instance folder. Files of a previous run are
+    removed, or their counts would be added to this run's."""
+    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or os.path.join(config.instance_path,
+                                                                       "prometheus")
+    os.makedirs(path, exist_ok=True)
+    for name in os.listdir(path):
+        if name.endswith(".db"):
+            os.remove(os.path.join(path, name))
+    return path
 
 
 def register_cli(app: Flask) -> None:

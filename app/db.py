@@ -21,6 +21,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 MONEY_SCALE = Decimal("0.0001")
+# Both backends store |amount| < 10^14 exactly (SQLite as 1/10,000 units in a 64-bit integer).
+MONEY_LIMIT = Decimal(10) ** 14
 
 
 def utcnow() -> dt.datetime:
@@ -68,7 +70,12 @@ class Money(sa.types.TypeDecorator):
     def process_bind_param(self, value, dialect):  # noqa: D102
         if value is None:
             return None
-        amount = Decimal(value).quantize(MONEY_SCALE)
+        amount = Decimal(value)
+        if not amount.is_finite() or abs(amount) >= MONEY_LIMIT:
+            # Refused here, by name, rather than as an integer overflow deep in the driver.
+            raise ValueError(f"amount {amount:.6g} is outside the storable range "
+                             f"(below {MONEY_LIMIT:,} in absolute value)")
+        amount = amount.quantize(MONEY_SCALE)
         return int(amount * 10000) if dialect.name == "sqlite" else amount
 
     def process_result_value(self, value, dialect):  # noqa: D102

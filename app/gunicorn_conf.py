@@ -1,9 +1,16 @@
 """gunicorn settings used by ``kybgate serve`` (``--config python:app.gunicorn_conf``).
 
 With ``kybgate serve --audit-writer`` (the default) the master also runs the host's audit
-writer (``kybgate audit writer``, see :mod:`app.audit.writer`): it is started before the first
-worker forks, restarted if it ever exits while the server runs, and stopped after the workers
-on shutdown. Workers that find it gone answer 503 until it is back; none answers unaudited.
+writer (``kybgate audit writer``, see :mod:`app.dataplane.shipper`): it is started before the
+first worker forks, restarted if it ever exits while the server runs, and stopped after the
+workers on shutdown. Workers journal their events (``app.dataplane.journal``) whether it runs
+or not; while it is gone the journals grow and ``GET /readyz`` says so.
+
+With ``kybgate serve --worker`` (the default) the master supervises one job worker
+(``kybgate worker``, see :mod:`app.jobs`) the same way: started with the server, restarted if
+it dies, stopped (gracefully: running jobs finish) with it.
+
+The access and error logs mask card numbers (``logger_class``, see :mod:`app.access_log`).
 """
 
 from __future__ import annotations
@@ -15,50 +22,77 @@ import sys
 import threading
 import time
 
-WRITER_START_SECONDS = 20.0
+WRITER_START_SECONDS = 60.0  # imports take long on a loaded small box
+
+# Card numbers in a logged URL or Referer are masked (issue #13 item 4, app.access_log).
+logger_class = "app.access_log.PanMaskingLogger"
 
 
 def post_fork(server, worker) -> None:  # noqa: ARG001 - gunicorn's hook signature
-    """Shorten the interpreter's thread switch interval in each worker.
+    """Shorten the interpreter's thread switch interval in each worker (5 ms → 0.5 ms).
 
-    Verification answers wait for the audit writer's acknowledgement. The thread that reads it
-    needs the GIL back; with the default 5 ms switch interval it queues behind the request
-    threads for several milliseconds, which makes every answer slower than the commit itself.
+    A verification holds its merchant's running-total slots (``app.dataplane.spend``) under a
+    lock every process of the host shares; the lock call releases the GIL, and winning it back
+    can take a whole switch interval while other request threads run, during which the other
+    worker's threads wait on the lock (a convoy). A short interval bounds that wait.
     """
     sys.setswitchinterval(0.0005)
+
+
+def post_worker_init(worker) -> None:
+    """Build the worker's verification runtime (key cache, journal, host totals, policy) now,
+    not on its first request: under load that took longer than a gateway's short
+    ``proxy_read_timeout`` and the first checks failed (seen with nginx)."""
+    app = getattr(worker, "wsgi", None)
+    if app is None or not hasattr(app, "app_context"):
+        return
+    from app.dataplane.runtime import runtime
+    try:
+        with app.app_context():
+            runtime(app)
+    except Exception:  # noqa: BLE001 - the first request builds it instead, and says why
+        worker.log.exception("verification runtime not built at start")
+
+
+def kybgate_executable() -> str:
+    """The ``kybgate`` script of this interpreter's environment (else the one on PATH)."""
+    here = os.path.join(os.path.dirname(sys.executable), "kybgate")
+    return here if os.path.exists(here) else (shutil.which("kybgate") or "kybgate")
 
 
 class WriterSupervisor:
     """Runs ``kybgate audit writer`` as a child of gunicorn's master and keeps it running."""
 
-    def __init__(self, socket_path: str, log) -> None:
-        self.socket_path = socket_path
+    label = "audit writer"
+
+    def __init__(self, journal_dir: str, log) -> None:
+        self.journal_dir = journal_dir
         self.log = log
         self.process: subprocess.Popen | None = None
         self.stopping = threading.Event()
         self.restarts = 0
 
     def command(self) -> list[str]:
-        here = os.path.join(os.path.dirname(sys.executable), "kybgate")
-        return [here if os.path.exists(here) else (shutil.which("kybgate") or "kybgate"),
-                "audit", "writer", "--socket", self.socket_path, "--exit-with-parent"]
+        return [kybgate_executable(), "audit", "writer", "--journal-dir", self.journal_dir,
+                "--exit-with-parent"]
 
     def start(self) -> None:
-        """Start the writer and wait until it accepts connections (or fail loudly)."""
-        from app.audit.writer import writer_reachable
+        """Start the writer and wait until it ships (its status names it), or fail loudly."""
+        from app.dataplane.shipper import read_status
         self.process = subprocess.Popen(self.command())  # noqa: S603 - our own entry point
         deadline = time.monotonic() + WRITER_START_SECONDS
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"audit writer exited at start ({self.process.returncode})")
-            if writer_reachable(self.socket_path):
+            status = read_status(self.journal_dir)
+            if status is not None and status.get("pid") == self.process.pid:
                 return
             time.sleep(0.05)
         self.process.kill()
-        raise RuntimeError(f"audit writer did not listen on {self.socket_path} in time")
+        raise RuntimeError(f"audit writer did not start shipping {self.journal_dir} in time")
 
     def watch(self) -> None:
-        """Restart the writer whenever it exits, until :meth:`stop`."""
+        """Restart the child whenever it exits, until :meth:`stop`."""
         while not self.stopping.is_set():
             process = self.process
             if process is None:
@@ -67,41 +101,82 @@ class WriterSupervisor:
             if self.stopping.is_set():
                 return
             self.restarts += 1
-            self.log.error("audit writer exited (%s); restarting it", process.returncode)
+            self.log.error("%s exited (%s); restarting it", self.label, process.returncode)
             time.sleep(min(5.0, 0.2 * self.restarts))
             try:
                 self.start()
             except (OSError, RuntimeError) as exc:
-                self.log.error("audit writer restart failed: %s", exc)
+                self.log.error("%s restart failed: %s", self.label, exc)
+
+    stop_seconds = 10.0
 
     def stop(self) -> None:
-        """Stop the writer (it commits the batch in hand first)."""
+        """Stop the child with SIGTERM (the writer commits the batch in hand first)."""
         self.stopping.set()
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             try:
-                self.process.wait(timeout=10)
+                self.process.wait(timeout=self.stop_seconds)
             except subprocess.TimeoutExpired:
                 self.process.kill()
 
 
+class JobWorkerSupervisor(WriterSupervisor):
+    """Runs one ``kybgate worker`` (background jobs) as a child of gunicorn's master."""
+
+    label = "job worker"
+    stop_seconds = 35.0  # the worker lets running jobs finish for up to 30 s
+
+    def __init__(self, log) -> None:
+        super().__init__("", log)
+
+    def command(self) -> list[str]:
+        return [kybgate_executable(), "worker", "--exit-with-parent",
+                "--parent-pid", str(os.getpid())]
+
+    def start(self) -> None:
+        """Start the worker; it needs no readiness handshake (jobs wait in the queue)."""
+        self.process = subprocess.Popen(self.command())  # noqa: S603 - our own entry point
+
+
 _supervisor: WriterSupervisor | None = None
+_job_worker: JobWorkerSupervisor | None = None
 
 
 def on_starting(server) -> None:
-    """Start the audit writer before any worker exists (``kybgate serve --audit-writer``)."""
+    """Start the audit writer before any worker exists (``kybgate serve --audit-writer``),
+    then the job worker (``kybgate serve --worker``)."""
     global _supervisor
-    path = os.environ.get("KYB_AUDIT_SOCKET")
-    if os.environ.get("KYB_RUN_AUDIT_WRITER") != "1" or not path:
-        return
-    _supervisor = WriterSupervisor(path, server.log)
-    _supervisor.start()
-    threading.Thread(target=_supervisor.watch, name="kyb-audit-writer-watch",
+    path = os.environ.get("KYB_AUDIT_JOURNAL_DIR")
+    if os.environ.get("KYB_RUN_AUDIT_WRITER") == "1" and path:
+        _supervisor = WriterSupervisor(path, server.log)
+        _supervisor.start()
+        threading.Thread(target=_supervisor.watch, name="kyb-audit-writer-watch",
+                         daemon=True).start()
+        server.log.info("audit writer shipping %s", path)
+    if os.environ.get("KYB_RUN_JOB_WORKER") == "1":
+        _start_job_worker(server)
+
+
+def _start_job_worker(server) -> None:
+    global _job_worker
+    _job_worker = JobWorkerSupervisor(server.log)
+    _job_worker.start()
+    threading.Thread(target=_job_worker.watch, name="kyb-job-worker-watch",
                      daemon=True).start()
-    server.log.info("audit writer running on %s", path)
+    server.log.info("job worker running (pid %s)", _job_worker.process.pid)
+
+
+def child_exit(server, worker) -> None:  # noqa: ARG001 - gunicorn's hook signature
+    """Drop a dead worker's live gauges from the metrics (its counts stay: they happened)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+        multiprocess.mark_process_dead(worker.pid)
 
 
 def on_exit(server) -> None:  # noqa: ARG001 - gunicorn's hook signature
-    """Stop the audit writer after the workers have stopped."""
+    """Stop the job worker and the audit writer after the workers have stopped."""
+    if _job_worker is not None:
+        _job_worker.stop()
     if _supervisor is not None:
         _supervisor.stop()

@@ -1,28 +1,27 @@
-"""Where feature packages (staff console, portal, keys, assessments, monitoring) hook into the
-app factory, so each can be added without editing ``create_app``.
+"""Where the feature packages (web helpers, staff console, the data plane's runtime, monitoring,
+portal, metrics) hook into the app factory: each is imported here by name, so a reader and a
+tool can follow what ``create_app`` registers.
 
-A feature module lists itself in ``FEATURES``; each may define ``init_app(app)`` and/or
-``blueprints()`` returning blueprints to register.
+A feature module may define ``init_app(app)`` and/or ``blueprints()`` returning
+``(blueprint, csrf_exempt)`` pairs to register.
 """
 
 from __future__ import annotations
 
-import importlib
+from types import ModuleType
 
 from flask import Flask
 
-FEATURES: tuple[str, ...] = ("app.web", "app.staff", "app.keys_feature",
-                             "app.services.monitoring", "app.portal")
+from app import metrics, portal, staff, web
+from app.dataplane import runtime
+from app.services import monitoring
 
-
-def _modules():
-    for name in FEATURES:
-        yield importlib.import_module(name)
+FEATURES: tuple[ModuleType, ...] = (web, staff, runtime, monitoring, portal, metrics)
 
 
 def init_app(app: Flask) -> None:
     """Let each feature initialise itself."""
-    for module in _modules():
+    for module in FEATURES:
         if hasattr(module, "init_app"):
             module.init_app(app)
 
@@ -30,7 +29,7 @@ def init_app(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     """Register each feature's blueprints."""
     from app.extensions import csrf
-    for module in _modules():
+    for module in FEATURES:
         for blueprint, csrf_exempt in getattr(module, "blueprints", lambda: [])():
             if csrf_exempt:
                 csrf.exempt(blueprint)

@@ -9,9 +9,9 @@ from flask.cli import with_appcontext
 
 from app.api.keys import key_out
 from app.cli import cli_actor, emit
+from app.dataplane.runtime import runtime
 from app.db import session_scope, utcnow
 from app.extensions import engine, settings
-from app.keys_feature import runtime
 from app.models import ApiKey, Merchant
 from app.services import keys as key_service
 

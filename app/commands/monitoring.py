@@ -1,6 +1,6 @@
-"""``kybgate alerts list`` and ``kybgate monitoring run``: the monitoring alerts from the command
-line, and a re-evaluation of stored transactions (after a policy change, an outage of the hook,
-or transactions loaded in bulk)."""
+"""``kybgate monitoring run``: a re-evaluation of stored transactions (after a policy change, an
+outage of the hook, or transactions loaded in bulk). Alerts are listed and worked with
+``kybgate alerts …`` (:mod:`app.commands.casework`)."""
 
 from __future__ import annotations
 
@@ -15,53 +15,9 @@ from sqlmodel import select
 from app.cli import cli_actor, emit
 from app.db import session_scope, utcnow
 from app.extensions import engine
-from app.models import Alert, Merchant, Transaction
+from app.models import Merchant, Transaction
 from app.services.monitoring import current_policy, evaluate_merchant
 from checks.policy import Policy
-
-
-@click.group("alerts")
-def alerts_group() -> None:
-    """Monitoring alerts (each due within the policy's SLA, 3 hours)."""
-
-
-@alerts_group.command("list")
-@click.option("--open", "only_open", is_flag=True, help="Only alerts still open.")
-@click.option("--limit", default=200, show_default=True, help="At most this many alerts.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
-@with_appcontext
-def alerts_list(only_open: bool, limit: int, as_json: bool) -> None:
-    """List alerts, the most urgent first (open before closed, then by due time)."""
-    with session_scope(engine()) as session:
-        stmt = select(Alert)
-        if only_open:
-            stmt = stmt.where(Alert.status == "open")
-        rows = session.exec(stmt.order_by(Alert.status.desc(), Alert.due_at, Alert.id)
-                            .limit(limit)).all()
-        data = [_alert_dict(a) for a in rows]
-    now = utcnow()
-    lines = [f"{d['id']}  {d['status']:<6} {d['severity']:<6} {d['scenario']:<22} "
-             f"{d['merchant_id'] or '-':<30} {_due_text(d, now)}\n    {d['summary']}"
-             for d in data]
-    emit(data, as_json, "\n".join(lines) or "no alerts")
-
-
-def _alert_dict(alert: Alert) -> dict:
-    return {"id": alert.id, "merchant_id": alert.merchant_id, "scenario": alert.scenario,
-            "severity": alert.severity, "status": alert.status, "summary": alert.summary,
-            "assignee": alert.assignee, "opened_at": alert.opened_at.isoformat(),
-            "due_at": alert.due_at.isoformat(),
-            "closed_at": alert.closed_at.isoformat() if alert.closed_at else None,
-            "resolution": alert.resolution, "dedupe_key": alert.dedupe_key,
-            "details": alert.details}
-
-
-def _due_text(data: dict, now: dt.datetime) -> str:
-    if data["status"] != "open":
-        return f"closed {data['closed_at']}"
-    left = dt.datetime.fromisoformat(data["due_at"]) - now
-    minutes = int(left.total_seconds() // 60)
-    return f"due in {minutes} min" if minutes >= 0 else f"OVERDUE by {-minutes} min"
 
 
 @click.group("monitoring")
@@ -120,4 +76,4 @@ def evaluation_instants(now: dt.datetime, days: int, policy: Policy) -> list[dt.
 
 def commands() -> list[click.Command]:
     """Commands this module adds to ``kybgate``."""
-    return [alerts_group, monitoring_group]
+    return [monitoring_group]

@@ -15,6 +15,7 @@ from app.db import session_scope, utcnow
 from app.extensions import engine, settings
 from app.models import Assessment, Merchant
 from app.services.assessments import (
+    SnapshotErased,
     active_policy,
     assess_merchant,
     evaluate,
@@ -23,7 +24,9 @@ from app.services.assessments import (
     snapshot_facts,
 )
 from app.services.facts import LookupSources
+from app.services.personal_data import Disclosure, data_keys
 from app.services.screening import screening_index
+from app.services.sealed_assessments import open_assessment
 from checks.policy import PolicyError
 
 BATCH = 500
@@ -55,9 +58,13 @@ def assess_one(merchant_id: str, *, trigger: str, sources: LookupSources,
                               index=screening_index(session),
                               policy=active_policy(settings().policy_path),
                               refresh_checks=refresh_checks)
+        disclosure = Disclosure(actor=cli_actor(), purpose="CLI assessment",
+                                keys=data_keys(session))
+        checks = open_assessment(row, disclosure).checks  # printed: audited (R-D7)
+        disclosure.record(session, merchant_id=row.merchant_id)
         return {"id": row.id, "merchant_id": row.merchant_id,
                 "policy_version": row.policy_version, "score": row.score, "tier": row.tier,
-                "recommended_action": row.recommended_action, "checks": row.checks,
+                "recommended_action": row.recommended_action, "checks": checks,
                 "created_at": row.created_at.isoformat()}
 
 
@@ -113,7 +120,10 @@ def _replay(assessment_id: str, as_json: bool) -> None:
         if row is None:
             raise click.ClickException(f"no assessment with id {assessment_id}")
         try:
-            report = replay(row)
+            disclosure = Disclosure(actor=cli_actor(), purpose="assessment replay",
+                                    keys=data_keys(session))
+            report = replay(row, disclosure)
+            disclosure.record(session, merchant_id=row.merchant_id)
         except PolicyError as exc:
             raise click.ClickException(f"cannot replay: {exc}") from exc
     text = (f"assessment {assessment_id}: replay with policy {report.policy_version} is "
@@ -162,13 +172,19 @@ def policy_diff(draft_policy: str, as_json: bool) -> None:
         draft = policy_from_file(draft_policy)
     except PolicyError as exc:
         raise click.ClickException(str(exc)) from exc
-    changes, moves, compared = [], Counter(), 0
+    changes, moves, compared, erased = [], Counter(), 0, 0
     with session_scope(engine()) as session:
+        disclosure = Disclosure(actor=cli_actor(), purpose="policy diff",
+                                keys=data_keys(session))
         rows = session.exec(select(Assessment).join(
             Merchant, Merchant.latest_assessment_id == Assessment.id)
             .order_by(Assessment.merchant_id)).all()
         for row in rows:
-            facts, now = snapshot_facts(row)
+            try:
+                facts, now = snapshot_facts(row, disclosure)
+            except SnapshotErased:
+                erased += 1
+                continue
             _, verdict = evaluate(facts, draft, now)
             compared += 1
             if (verdict.tier, verdict.recommended_action) != (row.tier, row.recommended_action):
@@ -179,8 +195,9 @@ def policy_diff(draft_policy: str, as_json: bool) -> None:
                                 "to": {"policy": draft.version, "score": verdict.score,
                                        "tier": verdict.tier,
                                        "action": verdict.recommended_action}})
+        disclosure.record(session, details={"merchants": compared})  # one event (R-D7)
     summary = {"draft_version": draft.version, "compared": compared, "changed": len(changes),
-               "moves": dict(moves), "changes": changes}
+               "moves": dict(moves), "changes": changes, "erased": erased}
     lines = [f"  {c['merchant_id']}: {c['from']['tier']}/{c['from']['action']} "
              f"(score {c['from']['score']}) -> {c['to']['tier']}/{c['to']['action']} "
              f"(score {c['to']['score']})" for c in changes]
