@@ -30,6 +30,8 @@ from app.migrate import upgrade
 
 PG_URL = os.environ.get("KYB_TEST_POSTGRES_URL")
 TEST_PEPPER = "test-pepper-0123456789abcdef"
+TEST_DATA_KEYS = ("2:" + base64.b64encode(b"k" * 32).decode() + ","
+                  "1:" + base64.b64encode(b"j" * 32).decode())
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 
 
@@ -94,6 +96,7 @@ def db_url(request, tmp_path) -> Iterator[str]:
 def settings(db_url, tmp_path) -> Settings:
     """Test settings: the fresh database, a fixed pepper, no activation delay unless asked."""
     env = {"KYB_ENV": "testing", "KYB_DATABASE_URL": db_url, "KYB_TOKEN_PEPPER": TEST_PEPPER,
+           "KYB_DATA_KEYS": TEST_DATA_KEYS,
            "KYB_SECRET_KEY": "test-secret-key-0123456789abcdefghij",
            "KYB_INSTANCE_PATH": str(tmp_path / "instance")}
     return Settings.from_env(env)

@@ -38,3 +38,15 @@ def application(**overrides: Any) -> dict[str, Any]:
     result = copy.deepcopy(body)
     result.update(overrides)
     return result
+
+
+def person(session: Any, full_name: str, birth_date: Any = None, *,
+           nationality: str | None = "TR", national_id: str | None = None) -> Any:
+    """A ``Person`` sealed under the data keys of ``session``'s app (add it yourself)."""
+    from app.models import Person
+    from app.security import mask_identifier
+    from app.services.personal_data import data_keys, seal_person
+    row = Person(nationality=nationality,
+                 national_id_masked=mask_identifier(national_id) if national_id else None)
+    return seal_person(row, full_name=full_name, birth_date=birth_date, national_id=national_id,
+                       keys=data_keys(session))

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
+
+import pyotp
 
 from app.models import Merchant, StaffUser
 from tests.factories import application
@@ -11,6 +14,7 @@ CLIENT_IP = "93.184.216.34"
 WHITELIST = ["93.184.216.0/24", "2a00:1450:4001::/48"]
 SITE = "https://anadolucicek.com.tr"
 APPROVER = "ayse@bank.example"
+APPROVER_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # every test approver's authenticator
 
 
 def approved_merchant(api, db_session, **overrides: Any) -> str:
@@ -27,9 +31,17 @@ def approved_merchant(api, db_session, **overrides: Any) -> str:
 def add_approver(db_session, email: str = APPROVER, role: str = "approver") -> str:
     """A staff user who may sign off wide ranges."""
     db_session.add(StaffUser(email=email, role=role, password_hash="x",  # noqa: S106
-                             totp_secret="x"))  # noqa: S106
+                             totp_secret=APPROVER_TOTP_SECRET))
     db_session.commit()
     return email
+
+
+def approver_proof(email: str = APPROVER, *, step: int = 0) -> dict[str, str]:
+    """``approver`` with their current authenticator code (``approver_otp``). A code works
+    once: a second action in the same 30 s passes ``step=1`` (the next code, within the
+    drift the server allows)."""
+    at = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=30 * step)
+    return {"approver": email, "approver_otp": pyotp.TOTP(APPROVER_TOTP_SECRET).at(at)}
 
 
 def key_body(**overrides: Any) -> dict[str, Any]:

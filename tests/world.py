@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from app.config import Settings
-from app.sandbox import (
+from app.demo.sandbox import (
     DnsServer,
     RdapServer,
     WebsiteServer,
@@ -26,7 +26,7 @@ from app.sandbox import (
     rdap_domain,
     verisign_whois,
 )
-from app.sandbox.tls import make_certificate
+from app.demo.sandbox.tls import make_certificate
 from app.services.facts import LookupSources
 
 OLD_DOMAIN = "anadolucicek.com.tr"  # the factory's merchant: registered 2019 (RDAP)
@@ -36,7 +36,7 @@ FROZEN_NOW = "2026-11-25T10:00:00+00:00"
 DOMAINS = (OLD_DOMAIN, YOUNG_DOMAIN, WHOIS_DOMAIN)
 # freezegun must not freeze the clocks that socket time-outs and TLS are computed from
 FREEZE_IGNORE = ["dns", "httpx", "httpcore", "anyio", "ssl", "socket", "whois",
-                 "checks.sources", "concurrent", "app.sandbox"]
+                 "checks.sources", "concurrent", "app.demo.sandbox"]
 
 
 @dataclass
@@ -106,8 +106,9 @@ def lookup_world(tmp_path: Path) -> Iterator[LookupWorld]:
 @pytest.fixture
 def settings(db_url, tmp_path, lookup_world) -> Settings:
     """The shared test settings, with every lookup going to ``lookup_world``."""
-    from tests.conftest import TEST_PEPPER
+    from tests.conftest import TEST_DATA_KEYS, TEST_PEPPER
     env = {"KYB_ENV": "testing", "KYB_DATABASE_URL": db_url, "KYB_TOKEN_PEPPER": TEST_PEPPER,
+           "KYB_DATA_KEYS": TEST_DATA_KEYS,
            "KYB_SECRET_KEY": "test-secret-key-0123456789abcdefghij",
            "KYB_INSTANCE_PATH": str(tmp_path / "instance")}
     return lookup_world.settings(Settings.from_env(env))

@@ -13,11 +13,14 @@ import urllib.request
 
 import pyotp
 import pytest
+from playwright.sync_api import expect
 from sqlmodel import select
 
 from app.audit.trail import Actor
 from app.models import ApiKey, Merchant, MerchantUser
 from app.services.decisions import decide
+from app.services.personal_data import data_keys
+from app.services.portal_users import login_index
 from app.web.passwords import TOTP_INTERVAL
 from tests.browser.conftest import screenshot
 from tests.factories import TCKN, VKN
@@ -82,8 +85,9 @@ def _apply(page) -> None:
     for name, value in APPLICATION.items():
         page.locator(f'[name="{name}"]').fill(value)
     page.get_by_role("button", name="Add owner").click()  # a plain submit: no JavaScript
-    assert page.locator('[name="owners-3-full_name"]').count() == 1
-    assert page.locator('[name="owners-0-full_name"]').input_value() == "Zeynep Kaya"
+    # the click posts the form and loads a new page: wait for it rather than count at once
+    expect(page.locator('[name="owners-3-full_name"]')).to_have_count(1)
+    expect(page.locator('[name="owners-0-full_name"]')).to_have_value("Zeynep Kaya")
     page.get_by_role("button", name="Submit application").click()
     error = page.locator("#iban-err")
     assert "checksum" in error.inner_text().lower()  # the IBAN above has a wrong check digit
@@ -96,7 +100,8 @@ def _apply(page) -> None:
 
 def _approve(server) -> str:
     with server.session() as session:
-        user = session.exec(select(MerchantUser).where(MerchantUser.email == EMAIL)).one()
+        user = session.exec(select(MerchantUser).where(
+            MerchantUser.email == login_index(EMAIL, data_keys(session)))).one()
         merchant = session.get(Merchant, user.merchant_id)
         assert merchant.signup_ip == "127.0.0.1"
         seed_assessment(session, merchant, tier="low", score=12)
@@ -126,6 +131,7 @@ def _create_key(page, app_: Authenticator) -> str:
     page.wait_for_selector("text=Copied to the clipboard.")
     screenshot(page, "portal-token-once")
     page.get_by_role("link", name="I have stored the token").click()
+    expect(token_input).to_have_count(0)  # the next page has loaded
     assert token not in page.content()
     return token
 
@@ -145,7 +151,7 @@ def _freeze(page, app_: Authenticator) -> None:
     page.get_by_role("link", name="API keys").click()
     page.get_by_role("link", name="Freeze all keys").click()
     page.get_by_role("button", name="Freeze all keys").click()  # no box, no code: refused
-    assert page.locator("text=Tick the box to confirm.").is_visible()
+    expect(page.locator("text=Tick the box to confirm.")).to_be_visible()
     page.get_by_label("I understand the consequences").check()
     page.get_by_label("Authentication code").fill(app_.code())
     screenshot(page, "portal-freeze-confirm")

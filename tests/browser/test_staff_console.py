@@ -10,7 +10,7 @@ import pytest
 from sqlmodel import select
 
 from app.models import Decision, Merchant
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import VIEWPORT, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -64,8 +64,7 @@ def test_four_eyes_approval_by_two_approvers(live_server, context, browser):
     merchant = _high_tier_applicant(live_server)
     page.get_by_role("link", name=merchant.legal_name).first.click()
     page.wait_for_selector("h2:has-text('Latest assessment')")
-    assert page.locator("svg.chart").count() >= 1
-    screenshot(page, "staff-merchant")
+    assert page.locator("svg.chart").count() >= 1  # staff-merchant.png: test_merchant_page
 
     _approve(page, live_server, merchant.id, "Owners identified, documents consistent")
     page.wait_for_selector("text=second, different approver")
@@ -73,7 +72,7 @@ def test_four_eyes_approval_by_two_approvers(live_server, context, browser):
     page.wait_for_selector("text=four eyes")
     screenshot(page, "staff-four-eyes-pending", full_page=False)
 
-    second = browser.new_context(viewport={"width": 1360, "height": 900})
+    second = browser.new_context(viewport=VIEWPORT)
     try:
         other = second.new_page()
         _login(other, live_server, live_server.staff["mehmet"], used)
@@ -93,7 +92,7 @@ def test_four_eyes_approval_by_two_approvers(live_server, context, browser):
 
 
 def test_console_pages_render_and_work_without_javascript(live_server, browser):
-    ctx = browser.new_context(viewport={"width": 1360, "height": 900}, java_script_enabled=False)
+    ctx = browser.new_context(viewport=VIEWPORT, java_script_enabled=False)
     try:
         page = ctx.new_page()
         _login(page, live_server, live_server.staff["deniz"], set())

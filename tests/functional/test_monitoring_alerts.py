@@ -13,10 +13,9 @@ from sqlmodel import Session, select
 from app.audit.trail import Actor, verify_trail
 from app.models import Alert, AuditEvent, Merchant, Transaction
 from app.services import hooks
+from app.services.alerts import AlertStateError, assign_alert, close_alert
+from app.services.figures import apply_sales
 from app.services.monitoring import (
-    AlertStateError,
-    assign_alert,
-    close_alert,
     evaluate_merchant,
     sector_average,
 )
@@ -64,7 +63,9 @@ def test_card_used_five_times_in_two_hours_opens_alert_due_three_hours_later(db_
     alert = alerts(db_session, "card_velocity")[0]
     assert alert.status == "open" and alert.merchant_id == m.id
     assert alert.opened_at == NOW
-    assert alert.due_at == alert.opened_at + dt.timedelta(hours=3)
+    # R-C1: the 3-hour clock runs from the earliest transaction behind the alert
+    assert alert.occurred_at <= alert.opened_at
+    assert alert.due_at == alert.occurred_at + dt.timedelta(hours=3)
     assert alert.severity == "high"
     assert "5 times" in alert.summary
     assert alert.details["uses"] == 5 and len(alert.details["transaction_ids"]) == 5
@@ -130,19 +131,24 @@ def test_transactions_outside_the_window_or_after_now_are_not_read(db_session):
 
 
 def test_sector_average_counts_other_merchants_of_the_mcc(db_session):
+    # The average is read from the per-day figures that ingest keeps (app.services.figures).
     me = merchant(db_session)
     peers = [merchant(db_session) for _ in range(2)]
     other = merchant(db_session, sector="7995")
     for i, row in enumerate([*peers, other]):
-        db_session.add(Transaction(merchant_id=row.id, external_id=f"s{i}", type="sale",
-                                   amount=Decimal("1000"), currency="TRY",
-                                   amount_try=Decimal(1000 * (i + 1)),
-                                   occurred_at=NOW - dt.timedelta(days=3), created_at=NOW))
-    db_session.flush()
+        sale = Transaction(merchant_id=row.id, external_id=f"s{i}", type="sale",
+                           amount=Decimal("1000"), currency="TRY",
+                           amount_try=Decimal(1000 * (i + 1)),
+                           occurred_at=NOW - dt.timedelta(days=3), created_at=NOW)
+        db_session.add(sale)
+        db_session.flush()
+        apply_sales(db_session.connection(), merchant_id=row.id,
+                    sales=[(sale.occurred_at, sale.amount_try)], policy=POLICY, now=NOW)
     average = sector_average(db_session, merchant_id=me.id, end=NOW, policy=POLICY)
     assert average is not None
     assert (average.mcc, average.peers, average.average_monthly_try) == (
         "5999", 2, Decimal("1500.00"))
+    assert average.own_try == Decimal(0)
 
 
 def test_close_and_assign_are_audited_and_a_closed_alert_cannot_close_again(db_session):
@@ -150,9 +156,11 @@ def test_close_and_assign_are_audited_and_a_closed_alert_cannot_close_again(db_s
     card_burst(db_session, m.id)
     [alert] = evaluate_merchant(db_session, merchant_id=m.id, actor=ACTOR, now=NOW,
                                 policy=POLICY)
-    assign_alert(db_session, alert, "analyst@example.com", ACTOR, NOW + dt.timedelta(minutes=5))
-    close_alert(db_session, alert, ACTOR, "Card owner confirmed the purchases.",
-                NOW + dt.timedelta(hours=1))
+    assign_alert(db_session, alert=alert, assignee="analyst@example.com", actor=ACTOR,
+                 now=NOW + dt.timedelta(minutes=5))
+    close_alert(db_session, alert=alert, disposition="false_positive",
+                reason="Card owner confirmed the purchases.", actor=ACTOR,
+                now=NOW + dt.timedelta(hours=1))
     db_session.commit()
     assert (alert.status, alert.assignee) == ("closed", "analyst@example.com")
     assert alert.closed_at == NOW + dt.timedelta(hours=1)
@@ -161,9 +169,10 @@ def test_close_and_assign_are_audited_and_a_closed_alert_cannot_close_again(db_s
     closed = db_session.exec(select(AuditEvent).where(AuditEvent.action == "alert.closed")).one()
     assert closed.details["within_sla"] is True
     with pytest.raises(AlertStateError):
-        close_alert(db_session, alert, ACTOR, "again", NOW + dt.timedelta(hours=2))
+        close_alert(db_session, alert=alert, disposition="duplicate", reason="again",
+                    actor=ACTOR, now=NOW + dt.timedelta(hours=2))
     with pytest.raises(AlertStateError):
-        assign_alert(db_session, alert, "x@example.com", ACTOR, NOW)
+        assign_alert(db_session, alert=alert, assignee="x@example.com", actor=ACTOR, now=NOW)
 
 
 def test_close_requires_a_resolution(db_session):
@@ -172,7 +181,8 @@ def test_close_requires_a_resolution(db_session):
     [alert] = evaluate_merchant(db_session, merchant_id=m.id, actor=ACTOR, now=NOW,
                                 policy=POLICY)
     with pytest.raises(AlertStateError):
-        close_alert(db_session, alert, ACTOR, "   ", NOW)
+        close_alert(db_session, alert=alert, disposition="false_positive", reason="   ",
+                    actor=ACTOR, now=NOW)
 
 
 def test_cli_run_and_list(app, db_session):
@@ -192,7 +202,8 @@ def test_cli_run_and_list(app, db_session):
     assert [a["scenario"] for a in data] == ["card_velocity"]
     assert data[0]["merchant_id"] == m.id
     text = runner.invoke(args=["alerts", "list"])
-    assert "card_velocity" in text.output and "due in 1" in text.output
+    # R-C1: due 3 hours after the burst's first sale, 2 days and 1 hour ago: 46 hours late
+    assert "card_velocity" in text.output and "OVERDUE by 27" in text.output
 
 
 def test_posting_a_card_burst_through_the_api_opens_one_alert(api, app):
@@ -213,4 +224,4 @@ def test_posting_a_card_burst_through_the_api_opens_one_alert(api, app):
     with Session(app.extensions["kyb.engine"]) as session:
         [alert] = alerts(session)
         assert alert.scenario == "card_velocity" and alert.merchant_id == merchant_id
-        assert alert.due_at - alert.opened_at == dt.timedelta(hours=3)
+        assert alert.due_at - alert.occurred_at == dt.timedelta(hours=3)  # R-C1

@@ -15,6 +15,7 @@ from app.services.assessments import active_policy, assess_merchant, replay
 from app.services.facts import LookupSources
 from checks.policy import load_policy
 from tests.factories import application
+from tests.sealed_support import checks_of
 from tests.world import (  # noqa: F401 - fixtures
     FROZEN_NOW,
     WHOIS_DOMAIN,
@@ -50,7 +51,7 @@ def test_full_assessment_runs_every_check_on_real_lookups(frozen, world_app, api
     assert resp.status_code == 201, resp.get_json()
     body = resp.get_json()
     assert set(body) == {"id", "merchant_id", "policy_version", "score", "tier",
-                         "recommended_action", "checks", "created_at"}
+                         "recommended_action", "checks", "created_at", "trigger", "expires_at"}
     checks = _checks(body)
     assert set(checks) == ALL_CHECKS
     for check in checks.values():
@@ -101,7 +102,7 @@ def test_lookups_of_servers_that_are_down_give_unknown_never_pass(
     row = assess_merchant(db_session, merchant=merchant, actor=Actor("test"), now=NOW,
                           trigger="test", sources=sources, index=None,
                           policy=active_policy())
-    checks = {c["code"]: c for c in row.checks}
+    checks = {c["code"]: c for c in checks_of(row)}
     assert checks["domain_age"]["status"] == "unknown"
     assert "rdap" in checks["domain_age"]["explanation"].lower() or \
         checks["domain_age"]["evidence"].get("error")

@@ -19,13 +19,16 @@ APPENDS = 50
 pytestmark = pytest.mark.slow
 
 
-def _writer(url: str, worker: int, appends: int, start) -> None:
-    """One writer process: wait for the others, then append events in separate transactions."""
+def _writer(url: str, worker: int, appends: int, start, anchors: str, secret: str) -> None:
+    """One writer process: wait for the others, then append events in separate transactions,
+    each commit anchored in the shared anchor file as an app process does."""
     from decimal import Decimal
 
+    from app.audit.anchor import AnchorSink, anchor_key, register_sink
     from app.audit.trail import EventDraft, record
     from app.db import make_engine
     engine = make_engine(url)
+    register_sink(engine, AnchorSink(anchors, anchor_key(secret)))
     start.wait(timeout=60)
     for n in range(appends):
         with session_scope(engine) as session:
@@ -46,7 +49,11 @@ def test_concurrent_writer_processes_keep_one_gapless_chain(app, db_url):
     engine.dispose()  # no connection of ours is inherited or held while they write
     context = multiprocessing.get_context("spawn")
     start = context.Barrier(PROCESSES)
-    workers = [context.Process(target=_writer, args=(db_url, w, APPENDS, start))
+    from app.audit.anchor import default_anchor_file
+    config = app.extensions["kyb.settings"]
+    anchors = default_anchor_file(config)
+    workers = [context.Process(target=_writer, args=(db_url, w, APPENDS, start, anchors,
+                                                     config.secret_key))
                for w in range(PROCESSES)]
     for process in workers:
         process.start()

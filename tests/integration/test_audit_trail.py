@@ -336,22 +336,125 @@ def _anchor_file(app) -> Path:
     return Path(app.extensions["kyb.settings"].instance_path) / "audit-anchors.jsonl"
 
 
-def test_cutting_the_tail_off_is_caught_by_an_anchor(app, engine, chain):
-    assert f"anchored seq {EVENTS} " in _anchor(app)
+def test_every_commit_anchors_its_newest_event_with_the_chains_name(app, engine, chain):
+    from app.audit.anchor import anchor_key, read_anchors
+    anchors = read_anchors(_anchor_file(app))
+    assert [a.seq for a in anchors] == list(range(1, EVENTS + 1))  # one per commit
+    first = _row(engine, 1)["hash"]
+    assert {a.chain for a in anchors} == {first}
+    assert all(a.valid(anchor_key(app.extensions["kyb.settings"].secret_key)) for a in anchors)
     code, report = _verify(app)
-    assert (code, report["anchors_checked"]) == (0, 1)
+    assert (code, report["anchors_checked"]) == (0, EVENTS)
+
+
+def test_cutting_the_tail_off_is_caught_without_any_anchor_taken_by_hand(app, engine, chain):
+    """Issue #13 item 6: the newest events, written after the last periodic anchor, are
+    anchored by their own commit."""
     _drop_guards(engine)
     _sql(engine, "DELETE FROM audit_event WHERE seq > :s", s=EVENTS - 2)  # a valid, shorter chain
     code, report = _verify(app)
     assert code == 1 and report["ok"] is True  # the chain alone cannot tell
-    assert report["anchors_problem"].startswith(f"event seq {EVENTS}, anchored at ")
-    assert report["anchors_problem"].endswith("is gone: the trail was cut short")
+    assert report["anchors_problem"].startswith(f"event seq {EVENTS - 1}, anchored at ")
+    assert report["anchors_problem"].endswith(
+        f"cut short after seq {EVENTS - 2}; the first edited or missing event is seq "
+        f"{EVENTS - 1}")
     code, text = _verify_text(app)
     assert code == 1 and "AUDIT TRAIL BROKEN" in text and "cut short" in text
 
 
+def test_a_savepoint_after_an_event_neither_anchors_nor_waits_for_the_lock(app, engine):
+    """A SAVEPOINT released after an event was recorded (an alert opened by the monitors)
+    is not a commit: nothing is anchored until the transaction commits, and no second
+    connection waits for the write lock the transaction holds (a 30 s stall on SQLite)."""
+    from app.audit.anchor import read_anchors
+    from app.audit.trail import record
+    with session_scope(engine) as first:  # the chain's first event, so the sink knows it
+        record(first, EventDraft(action="test.first", actor="system"))
+    import app.audit.anchor as anchor_module
+    for sink in anchor_module._sinks.values():
+        sink._chain = None  # a process that has not read the chain's name yet
+    started = time.monotonic()
+    with session_scope(engine) as session:
+        record(session, EventDraft(action="test.event", actor="system"))
+        with session.begin_nested():
+            pass
+        assert [a.seq for a in read_anchors(_anchor_file(app))] == [1]
+    assert time.monotonic() - started < 5
+    assert [a.seq for a in read_anchors(_anchor_file(app))] == [1, 2]
+
+
+@pytest.mark.parametrize("damage", ["delete", "empty"])
+def test_a_deleted_or_emptied_anchor_file_fails_verification(app, engine, chain, damage):
+    file = _anchor_file(app)
+    if damage == "delete":
+        file.unlink()
+    else:
+        file.write_text("")
+    code, report = _verify(app)
+    assert code == 1 and report["ok"] is True
+    assert f"the trail has {EVENTS} events but the anchor file" in report["anchors_problem"]
+    assert "nothing proves the trail whole" in report["anchors_problem"]
+    # ... after which a full rewrite with fresh hashes does not pass either
+    _drop_guards(engine)
+    _sql(engine, "UPDATE audit_event SET reason = 'ok'")
+    assert _verify(app)[0] == 1
+
+
+def test_no_anchors_skips_the_check_loudly(app, engine, chain):
+    _anchor_file(app).unlink()
+    result = app.test_cli_runner().invoke(args=["audit", "verify", "--no-anchors"])
+    assert result.exit_code == 0, result.output
+    assert "ANCHORS NOT CHECKED" in result.output and "cut short would pass" in result.output
+    code, report = _verify(app)
+    assert code == 1
+
+
+def test_rewriting_from_a_middle_event_names_the_first_edited_event(app, engine, chain):
+    """A rewrite that recomputes every hash from seq 3 on keeps a valid chain; the anchors of
+    seq 1 and 2 still hold, so the first edited event is named exactly."""
+    _drop_guards(engine)
+    prev = _row(engine, 2)["hash"]
+    for seq in range(3, EVENTS + 1):
+        row = {**_typed(app, _row(engine, seq)), "prev_hash": prev}
+        if seq == 3:
+            row["reason"] = "edited"
+        row["hash"] = event_hash(row)
+        _sql(engine, "UPDATE audit_event SET reason = :r, prev_hash = :p, hash = :h "
+                     "WHERE seq = :s", r=row["reason"], p=prev, h=row["hash"], s=seq)
+        prev = row["hash"]
+    code, report = _verify(app)
+    assert code == 1 and report["ok"] is True  # the chain alone cannot tell
+    assert report["anchors_problem"].startswith("event seq 3 no longer has the hash anchored")
+    assert report["anchors_problem"].endswith("the first edited or missing event is seq 3")
+
+
+def test_two_databases_sharing_one_anchor_file_keep_their_own_anchors(
+        app, engine, chain, settings, tmp_path):
+    """Anchors name their chain: a second database appending to the same file neither
+    breaks the first one's verification nor is broken by it."""
+    from app import create_app
+    from app.migrate import upgrade
+    shared = _anchor_file(app)
+    other_url = f"sqlite:///{tmp_path}/other.db"
+    upgrade(other_url)
+    other = create_app({"TESTING": True}, settings=settings.replace(
+        database_url=other_url, audit_anchor_file=str(shared),
+        secret_key="another-secret-key-0123456789abcdef"))
+    try:
+        with session_scope(other.extensions["kyb.engine"]) as session:
+            record(session, EventDraft(action="staff.login", actor="staff:x@bank.test"))
+        mine = app.test_cli_runner().invoke(args=["audit", "verify", "--json",
+                                                  "--anchors", str(shared)])
+        theirs = other.test_cli_runner().invoke(args=["audit", "verify", "--json"])
+    finally:
+        other.extensions["kyb.engine"].dispose()
+    assert mine.exit_code == 0, mine.output
+    assert json.loads(mine.stdout)["anchors_of_other_chains"] == 1
+    assert theirs.exit_code == 0, theirs.output
+    assert json.loads(theirs.stdout)["anchors_checked"] == 1
+
+
 def test_rewriting_the_tail_with_fresh_hashes_is_caught_by_an_anchor(app, engine, chain):
-    _anchor(app)
     _drop_guards(engine)
     head = _row(engine, EVENTS)
     row = {**_typed(app, head), "reason": "ok", "decision": "allow"}
@@ -364,7 +467,7 @@ def test_rewriting_the_tail_with_fresh_hashes_is_caught_by_an_anchor(app, engine
 
 
 def test_a_forged_anchor_is_refused_and_a_broken_file_named(app, chain):
-    _anchor(app)
+    assert f"anchored seq {EVENTS} " in _anchor(app)
     file = _anchor_file(app)
     line = json.loads(file.read_text().splitlines()[-1])
     file.write_text(json.dumps({**line, "seq": 1}) + "\n")  # moved, but signed for another seq
@@ -378,10 +481,12 @@ def test_a_forged_anchor_is_refused_and_a_broken_file_named(app, chain):
 
 def test_an_unchanged_head_is_anchored_once_by_the_writer_thread(app, engine, chain):
     from app.audit.anchor import Anchorer, anchor_key, read_anchors
-    anchorer = Anchorer(engine, _anchor_file(app), anchor_key("k" * 32), interval=0.05).start()
+    file = _anchor_file(app)
+    file.unlink()  # only what this anchorer writes
+    anchorer = Anchorer(engine, file, anchor_key("k" * 32), interval=0.05).start()
     time.sleep(0.3)
     anchorer.stop()
-    anchors = read_anchors(_anchor_file(app))
+    anchors = read_anchors(file)
     assert [a.seq for a in anchors] == [EVENTS]  # written once, not every interval
     assert anchors[0].valid(anchor_key("k" * 32)) and not anchors[0].valid(anchor_key("x" * 32))
 

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from app import create_app
-from app.keys_feature import runtime
+from app.dataplane.runtime import runtime
 from tests.keys_support import CLIENT_IP, SITE, approved_merchant, issue
 
 REDIS_URL = os.environ.get("KYB_TEST_REDIS_URL")

@@ -11,10 +11,10 @@ from pathlib import Path
 from sqlmodel import select
 
 from app.audit.trail import Actor
+from app.demo.sandbox import SmtpServer
 from app.models import Notification, ScreeningList
-from app.sandbox import SmtpServer
 from app.services.delivery import backoff, deliver_pending, mailer_from_url
-from tests.factories import TCKN, application
+from tests.factories import TCKN, VKN, application
 from tests.world import lookup_world, settings, world_app  # noqa: F401
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "sanctions"
@@ -56,6 +56,27 @@ def test_a_listed_owner_fails_sanctions_after_the_lists_are_imported(
     shown = world_app.test_cli_runner().invoke(args=["lists", "show"]).output
     assert "OFAC SDN" in shown and "UN Consolidated" in shown
     assert len(db_session.exec(select(ScreeningList)).all()) == 2
+
+
+def test_a_listed_tax_id_fails_a_merchant_whatever_its_name(
+        world_app, api, lookup_world, tmp_path):
+    """Issue #12: an identifier shared with a sanctioned entity is strong on its own; the hit
+    explains itself and the evidence names the matcher that judged."""
+    listed = {"id": "tax-listed", "caption": "Karadeniz Front Company", "schema": "Company",
+              "properties": {"name": ["Karadeniz Front Company"], "taxNumber": [VKN],
+                             "topics": ["sanction"]}}
+    path = tmp_path / "tax.jsonl"
+    path.write_text(json.dumps(listed) + "\n", encoding="utf-8")
+    merchant_id = api.post("/api/v1/merchants", json=application(
+        website=lookup_world.site())).get_json()["id"]
+    _import(world_app, "--kind", "sanctions", "--name", "Tax sample", str(path))
+    after = api.post(f"/api/v1/merchants/{merchant_id}/assessments").get_json()
+    check = next(c for c in after["checks"] if c["code"] == "sanctions_pep")
+    assert check["status"] == "fail", check
+    hit = check["evidence"]["strong"][0]
+    assert (hit["entry_id"], hit["identifier_match"]) == ("tax-listed", True)
+    assert hit["score"] < 78 and hit["explanation"]["method"] == "identifier"
+    assert check["evidence"]["matcher"] == {"screened_with": 2, "scores_calibrated_for": 2}
 
 
 def test_a_pep_list_is_imported_as_pep_without_rescreening(world_app, api, lookup_world):
@@ -124,3 +145,25 @@ def test_cli_deliver_sends_the_iban_change_notice(app, api, db_session, settings
         assert "sent 1" in result.output
         text = smtp.messages[0].message.get_content()
         assert "TR330006100519786457841326" in text and "TR960006100000000000000001" in text
+
+
+def test_a_listed_owner_entered_with_a_clean_persons_national_id_is_screened_as_submitted(
+        world_app, api, lookup_world):
+    """Issue #13 item 2: the id of a clean owner on file does not turn a sanctioned name into
+    that owner; the sanctioned name is screened and the conflict is flagged."""
+    clean_owner = {**LISTED, "full_name": "Zeynep Aksoy", "birth_date": "1979-08-09"}
+    api.post("/api/v1/merchants", json=application(
+        website=lookup_world.site(), owners=[application()["owners"][0], clean_owner]))
+    _import(world_app, "--kind", "sanctions", *(str(FIXTURES / f)
+                                               for f in ("sdn.csv", "add.csv", "alt.csv")))
+    merchant_id = api.post("/api/v1/merchants", json=application(
+        legal_name="Yeni Ticaret A.Ş.", website=lookup_world.site(),
+        email="info@yeni-ticaret.com.tr", iban="TR960006100000000000000001",
+        owners=[{**LISTED, "share_pct": "100"}])).get_json()["id"]
+    body = api.post(f"/api/v1/merchants/{merchant_id}/assessments").get_json()
+    checks = {c["code"]: c for c in body["checks"]}
+    assert checks["sanctions_pep"]["status"] == "fail", checks["sanctions_pep"]
+    assert checks["sanctions_pep"]["evidence"]["strong"][0]["subject"] == "Cumhur Yakut"
+    ownership = checks["shared_ownership"]
+    assert ownership["status"] == "flag"
+    assert 'is on file for "Zeynep Aksoy"' in ownership["explanation"]

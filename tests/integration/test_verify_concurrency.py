@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from app import create_app
 from app.audit.trail import verify_trail
-from app.keys_feature import runtime
+from app.dataplane.runtime import runtime
 from tests.integration.app_server import serve
 from tests.keys_support import CLIENT_IP, SITE, approved_merchant, issue
 

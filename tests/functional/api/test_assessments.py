@@ -151,9 +151,9 @@ def test_policy_diff_reports_merchants_a_stricter_draft_would_move(world_app, ap
                                                                   tmp_path):
     body = _assess(api, merchant_id)
     assert body["tier"] == "low"
-    text = (POLICY_DIR / "kyb-2026.11.1.toml").read_text(encoding="utf-8")
+    text = (POLICY_DIR / "kyb-2026.11.2.toml").read_text(encoding="utf-8")
     draft = tmp_path / "kyb-2026.12.0-draft.toml"
-    draft.write_text(text.replace('version = "kyb-2026.11.1"', 'version = "kyb-2026.12.0"')
+    draft.write_text(text.replace('version = "kyb-2026.11.2"', 'version = "kyb-2026.12.0"')
                      .replace("medium_from = 25", "medium_from = 1"), encoding="utf-8")
     result = world_app.test_cli_runner().invoke(args=["policy", "diff", str(draft), "--json"])
     assert result.exit_code == 0, result.output
@@ -162,7 +162,7 @@ def test_policy_diff_reports_merchants_a_stricter_draft_would_move(world_app, ap
         assert report["changed"] == 1 and report["moves"] == {"low->medium": 1}
         assert report["changes"][0]["merchant_id"] == merchant_id
     same = world_app.test_cli_runner().invoke(
-        args=["policy", "diff", str(POLICY_DIR / "kyb-2026.11.1.toml")])
+        args=["policy", "diff", str(POLICY_DIR / "kyb-2026.11.2.toml")])
     assert "0 of 1 merchants would change" in same.output
 
 

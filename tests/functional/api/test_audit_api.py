@@ -20,7 +20,8 @@ def _apply(api, n: int) -> list[str]:
 def test_audit_lists_a_merchants_events_in_chain_order(api):
     first, second = _apply(api, 2)
     events = api.get(f"/api/v1/audit?merchant_id={first}").get_json()["items"]
-    assert [e["action"] for e in events] == ["merchant.applied"]
+    # the answer's owners were opened for the API client: audited too (R-D7)
+    assert [e["action"] for e in events] == ["merchant.applied", "personal_data.decrypted"]
     assert events[0]["merchant_id"] == first
     assert len(events[0]["hash"]) == 64
 

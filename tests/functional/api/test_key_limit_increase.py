@@ -83,7 +83,7 @@ def test_the_merchant_is_told_when_an_increase_takes_effect_and_it_is_audited(
     notice = db_session.exec(select(Notification).where(
         Notification.event == "key.updated")).one()
     assert "limit increase requested" in notice.subject
-    assert "2026-03-02 10:00 UTC" in notice.subject
+    assert "take effect at 3/2/26, 1:00\u202fPM" in notice.body  # 10:00 UTC, in Istanbul
     event = db_session.exec(select(AuditEvent).where(AuditEvent.action == "key.updated")).one()
     assert event.details["after"]["limit_increase"]["limits"]["daily_amount"] == "250000"
     assert event.details["before"]["limit_increase"] is None

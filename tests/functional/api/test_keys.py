@@ -19,6 +19,7 @@ from tests.keys_support import (
     CLIENT_IP,
     add_approver,
     approved_merchant,
+    approver_proof,
     issue,
     key_body,
     verify,
@@ -143,10 +144,18 @@ def test_wide_ranges_work_only_after_an_approver_signs_off(api, db_session, merc
     assert body["wide_ranges_pending"] == ["93.184.0.0/16"]
     assert verify(api, body["token"], client_ip="93.184.7.7")["reason"] == "ip_not_allowed"
     bad = api.post(f"/api/v1/keys/{body['key_id']}/approve-wide-ranges",
-                   json={"approver": "nobody@bank.example"})
+                   json=approver_proof("nobody@bank.example"))
     assert bad.status_code == 422
+    unproven = api.post(f"/api/v1/keys/{body['key_id']}/approve-wide-ranges",
+                        json={"approver": APPROVER})
+    assert unproven.status_code == 422
+    assert unproven.get_json()["errors"][0]["field"] == "approver_otp"
+    wrong = api.post(f"/api/v1/keys/{body['key_id']}/approve-wide-ranges",
+                     json={"approver": APPROVER, "approver_otp": "000000"})
+    assert wrong.status_code == 422 and wrong.get_json()["errors"][0]["code"] == "bad_code"
+    assert verify(api, body["token"], client_ip="93.184.7.7")["reason"] == "ip_not_allowed"
     ok = api.post(f"/api/v1/keys/{body['key_id']}/approve-wide-ranges",
-                  json={"approver": APPROVER})
+                  json=approver_proof())
     assert ok.status_code == 200 and ok.get_json()["wide_ranges_pending"] == []
     assert verify(api, body["token"], client_ip="93.184.7.7")["reason"] == "ok"
     event = _audit(db_session, "key.wide_ranges_approved")[0]
@@ -155,7 +164,7 @@ def test_wide_ranges_work_only_after_an_approver_signs_off(api, db_session, merc
 
 def test_a_wide_range_given_with_an_approver_works_at_once(api, db_session, merchant_id):
     add_approver(db_session)
-    body = issue(api, merchant_id, ip_whitelist=["2a00:1450::/32"], approver=APPROVER)
+    body = issue(api, merchant_id, ip_whitelist=["2a00:1450::/32"], **approver_proof())
     assert verify(api, body["token"], client_ip="2a00:1450:9::1")["reason"] == "ok"
 
 
@@ -167,7 +176,9 @@ def test_new_live_key_waits_for_the_activation_delay(app, api, merchant_id, db_s
         body = issue(api, merchant_id)
         assert body["activates_at"] == "2026-03-02T09:10:00Z"
         notices = _notices(db_session, "key.created")
-        assert "works from 2026-03-02 09:10" in notices[0].subject
+        # R-E7, issue #11: the notice says when the key starts working, in Istanbul time.
+        assert "does not work yet: it starts working at 3/2/26, 12:10\u202fPM" in \
+            notices[0].body
     with freeze_time(T0 + dt.timedelta(seconds=600 + delay_offset)):
         assert verify(api, body["token"])["reason"] == reason
 
@@ -215,7 +226,8 @@ def test_revocation_takes_effect_at_once_and_is_audited_and_notified(api, db_ses
     assert (events[0].details["before"]["status"], events[0].details["after"]["status"]) == \
         ("active", "revoked")
     (note,) = _notices(db_session, "key.revoked")
-    assert "active → revoked" in note.body
+    assert note.subject == f"API key {body['prefix']} revoked"
+    assert "will never work again" in note.body
 
 
 def test_kill_switch_freezes_every_key_and_unfreeze_restores_them(api, db_session,
@@ -248,7 +260,7 @@ def test_suspending_the_merchant_blocks_its_keys_at_once(api, db_session, mercha
     body = issue(api, merchant_id)
     assert verify(api, body["token"])["reason"] == "ok"
     resp = api.post(f"/api/v1/merchants/{merchant_id}/decisions",
-                    json={"decision": "suspend", "reason": "Chargebacks", "approver": APPROVER})
+                    json={"decision": "suspend", "reason": "Chargebacks", **approver_proof()})
     assert resp.status_code == 201, resp.get_json()
     assert verify(api, body["token"])["reason"] == "merchant_not_active"
     blocked = _audit(db_session, "keys.blocked")[0]

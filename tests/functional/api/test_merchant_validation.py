@@ -105,7 +105,8 @@ INVALID = [
      ["capital.amount"]),
     ("bad_email", application(email="not-an-address"), ["email"]),
     ("owner_tckn_bad_checksum", application(owners=[_owner(national_id="10000000147",
-                                                           share_pct="100")]), ["owners[0]"]),
+                                                           share_pct="100")]),
+     ["owners[0].national_id"]),
     ("turkish_tax_id_bad_checksum", application(tax_id="1234567891"), ["tax_id"]),
     ("phone_not_a_number", application(phone="+90 12"), ["phone"]),
     ("control_characters_in_name", application(legal_name="Acme\x00Ltd"), ["legal_name"]),
@@ -128,6 +129,32 @@ def test_invalid_application_is_422_naming_the_field_and_stores_nothing(api, sto
     assert stored() == before
 
 
+def test_every_bad_field_is_named_at_once_including_the_tax_number(api, stored):
+    """Four bad top-level fields, the tax number and phone among them, and a bad owner: one
+    422 names them all (the tax number and phone were once checked only after the rest)."""
+    before = stored()
+    body = application(tax_id="1234567891", phone="+90 12", iban="TR330006100519786457841327",
+                       email="not-an-address", founded_on="2999-01-01",
+                       owners=[_owner(national_id="10000000147", birth_date="1850-01-01",
+                                      share_pct="100")])
+    resp = api.post(URL, json=body)
+    _assert_problem(resp, 422)
+    assert sorted(_fields(resp)) == sorted([
+        "tax_id", "phone", "iban", "email", "founded_on", "owners[0].national_id",
+        "owners[0].birth_date"])
+    assert len(_fields(resp)) == len(set(_fields(resp)))  # one entry per bad field
+    assert stored() == before
+
+
+def test_bad_country_is_named_with_the_other_bad_fields(api, stored):
+    before = stored()
+    resp = api.post(URL, json=application(country="XX", tax_id="1", email="nope",
+                                          iban="TR00", legal_name=""))
+    _assert_problem(resp, 422)
+    assert sorted(_fields(resp)) == ["country", "email", "iban", "legal_name", "tax_id"]
+    assert stored() == before
+
+
 def test_owner_shares_summing_to_exactly_100_are_accepted(api):
     resp = api.post(URL, json=application(owners=[
         _owner(share_pct="33.33"), _owner(national_id=TCKN[1], share_pct="33.33"),
@@ -139,6 +166,9 @@ def test_owner_shares_summing_to_exactly_100_are_accepted(api):
     ("2026-03-10", 201),  # today
     ("2026-03-11", 422),  # tomorrow
     ("2030-01-01", 422),
+    ("1800-01-01", 201),  # the earliest founding date taken
+    ("1799-12-31", 422),
+    ("0001-01-01", 422),  # year 1 is a typo
 ])
 def test_founding_date_may_be_today_but_not_in_the_future(api, stored, founded_on, status):
     before = stored()

@@ -11,6 +11,7 @@ from openapi_spec_validator import validate
 
 from app.api.framework import OPERATIONS, openapi_path
 from app.api.schemas import MerchantApplication, MerchantChangeRequest
+from app.oauth.models import KNOWN_SCOPES
 
 
 @pytest.fixture
@@ -32,6 +33,16 @@ def _resolve(document: dict, schema: dict) -> dict:
 def test_document_is_a_valid_openapi_3_1_document(document):
     assert document["openapi"] == "3.1.0"
     validate(document)  # openapi-spec-validator picks the 3.1 validator from the version
+
+
+def test_every_scope_is_described_by_what_it_lets_a_client_do(document):
+    """Issue #11: /api/docs showed each scope's name as its own description."""
+    scopes = document["components"]["securitySchemes"]["oauth2"]["flows"][
+        "clientCredentials"]["scopes"]
+    assert set(scopes) == set(KNOWN_SCOPES)
+    for name, description in scopes.items():
+        assert description != name and len(description) > 40, name
+        assert description.endswith("."), name
 
 
 def test_every_registered_operation_is_documented_with_its_scope(document):

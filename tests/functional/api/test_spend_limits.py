@@ -70,9 +70,11 @@ def test_tier_defaults_cap_every_live_key_per_transaction(app, api, db_session):
                       currency="EUR")["reason"] == "limit_exceeded"  # 50,000.11 TRY
     events = _events(app)
     assert events[1]["details"]["limit"] == "merchant per-transaction limit 50000 TRY (tier:low)"
+    # the evidence: this host's total after the charge, and its leased slice of the limit
     assert events[0]["details"]["charges"][0] == {
         "subject": f"merchant:{merchant_id}", "period": "day", "currency": "TRY",
-        "amount": "50000.00", "limit": "250000", "key": "2026-03-02", "spent": "0"}
+        "amount": "50000.00", "limit": "250000", "key": "2026-03-02", "spent": "50000",
+        "leased": "50000"}
 
 
 def test_merchant_daily_cap_spans_all_its_keys_and_resets_at_midnight_utc(app, api,
@@ -206,7 +208,7 @@ def _caps_events(db_session) -> list:
 def test_a_re_approval_with_lower_caps_applies_to_keys_at_once_and_is_announced(
         app, api, db_session):
     from app.models import Assessment
-    from tests.keys_support import add_approver
+    from tests.keys_support import add_approver, approver_proof
     merchant_id = approved_merchant(api, db_session)
     assessment = Assessment(merchant_id=merchant_id, policy_version="kyb-2026.11.1",
                             policy_digest="0" * 64, score=10, tier="low",
@@ -220,11 +222,11 @@ def test_a_re_approval_with_lower_caps_applies_to_keys_at_once_and_is_announced(
     key = issue(api, merchant_id)
     assert verify(api, key["token"], amount="30000", currency="TRY")["allowed"]  # tier:low
     resp = api.post(f"/api/v1/merchants/{merchant_id}/decisions", json={
-        "decision": "suspend", "reason": "Chargebacks rising", "approver": approver})
+        "decision": "suspend", "reason": "Chargebacks rising", **approver_proof(approver)})
     assert resp.status_code == 201, resp.get_json()
     resp = api.post(f"/api/v1/merchants/{merchant_id}/decisions", json={
         "decision": "approve_with_limits", "reason": "Back, with a lower cap",
-        "approver": approver, "limits": {"max_amount_per_tx": "20000"}})
+        **approver_proof(approver, step=1), "limits": {"max_amount_per_tx": "20000"}})
     assert resp.status_code == 201, resp.get_json()
     refused = verify(api, key["token"], amount="20000.01", currency="TRY")
     assert refused["reason"] == "limit_exceeded"  # no wait for a cache to expire
@@ -235,8 +237,8 @@ def test_a_re_approval_with_lower_caps_applies_to_keys_at_once_and_is_announced(
                                       "daily": "250000", "monthly": None,
                                       "source": "decision over tier:low"}
     (note,) = _notes(db_session, "keys.caps_changed")
-    assert note.subject == ("Your payment limits changed: per transaction 50000 TRY → "
-                            "20000 TRY")
+    assert note.subject == "Your payment limits changed"
+    assert "Per transaction: 50,000.00 TRY → 20,000.00 TRY" in note.body
     last = _events(app)[-2]
     assert last["details"]["limit"] == ("merchant per-transaction limit 20000 TRY "
                                         "(decision over tier:low)")
@@ -264,10 +266,11 @@ def test_a_move_to_the_medium_tier_lowers_default_caps_and_back_raises_them(
     move("medium", "low")
     assert verify(api, key["token"], amount="20000.01", currency="TRY")["allowed"]
     lowered, raised = _notes(db_session, "keys.caps_changed")
-    assert lowered.subject == ("Your payment limits changed: per transaction 50000 TRY → "
-                               "20000 TRY; per day 250000 TRY → 100000 TRY")
-    assert raised.subject.startswith("Your payment limits were raised: per transaction "
-                                     "20000 TRY → 50000 TRY")
+    assert lowered.subject == "Your payment limits changed"
+    assert lowered.body.startswith("Per transaction: 50,000.00 TRY → 20,000.00 TRY\n\n"
+                                   "Per day: 250,000.00 TRY → 100,000.00 TRY")
+    assert raised.subject == "Your payment limits were raised"
+    assert raised.body.startswith("Per transaction: 20,000.00 TRY → 50,000.00 TRY")
     assert [e.reason for e in _caps_events(db_session)] == ["tier_medium", "tier_low"]
 
 
@@ -282,7 +285,7 @@ def test_the_limits_endpoint_shows_caps_and_what_is_used(app, api, db_session, m
     assert resp.status_code == 200, resp.get_json()
     assert resp.get_json() == {
         "merchant_id": merchant_id, "currency": "TRY", "per_transaction": "50000",
-        "source": "decision over tier:low", "policy_version": "kyb-2026.11.1",
+        "source": "decision over tier:low", "policy_version": "kyb-2026.11.3",
         "timezone": "UTC",
         "day": {"period": "day", "key": "2026-03-02", "limit": "1000", "spent": "250.5",
                 "remaining": "749.5", "count": 1, "resets_at": "2026-03-03T00:00:00Z"},
@@ -309,7 +312,7 @@ def _app_with_policy(settings, tmp_path, *replacements: tuple[str, str]):
 
 
 def _close(other) -> None:
-    from app.keys_feature import close
+    from app.dataplane.runtime import close
     close(other)
     other.extensions["kyb.engine"].dispose()
 
@@ -320,7 +323,7 @@ def test_caps_come_from_the_policy_the_app_runs_with(app, api, db_session, setti
         settings, tmp_path,
         ('[limits.low]\nper_transaction_try = "50000"',
          '[limits.low]\nper_transaction_try = "100"'),
-        ('version = "kyb-2026.11.1"', 'version = "kyb-2026.11.1-strict"'))
+        ('version = "kyb-2026.11.3"', 'version = "kyb-2026.11.3-strict"'))
     try:
         client = ApiClient(strict.test_client(), api.token, api.client_id, api.client_secret)
         key = issue(client, approved_merchant(client, db_session))
@@ -329,7 +332,7 @@ def test_caps_come_from_the_policy_the_app_runs_with(app, api, db_session, setti
                       currency="TRY")["reason"] == "limit_exceeded"
         view = client.get(f"/api/v1/merchants/{key['merchant_id']}/limits").get_json()
         assert (view["per_transaction"], view["policy_version"]) == (
-            "100", "kyb-2026.11.1-strict")
+            "100", "kyb-2026.11.3-strict")
     finally:
         _close(strict)
 

@@ -4,13 +4,14 @@ every reason, hostile input, the audit event of each answer (R-B1, R-B3, R-B5, R
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
 from api_keys.tokens import BASE62, generate
-from app.keys_feature import wait_idle
+from app.dataplane.runtime import wait_idle
 from app.models import Alert, AuditEvent
 from tests.keys_support import CLIENT_IP, SITE, approved_merchant, issue, verify
 
@@ -137,11 +138,32 @@ def test_null_origin_does_not_fall_back_to_back_url(api, key):
 
 @pytest.mark.parametrize("amount,operation,reason", [
     ("1000.00", "sale", "ok"), ("1000.01", "sale", "limit_exceeded"),
-    ("10", "payout", "limit_exceeded"), ("-5", "sale", "limit_exceeded"),
+    ("10", "payout", "limit_exceeded"),
 ])
 def test_per_transaction_limit_and_allowed_operations(api, key, amount, operation, reason):
     assert verify(api, key["token"], amount=amount, currency="TRY",
                   operation=operation)["reason"] == reason
+
+
+@pytest.mark.parametrize("amount", ["-5", "1000000000000", "1e15", "1e20", "0.00001", "NaN",
+                                    "Infinity"])
+def test_an_amount_out_of_the_transaction_bounds_is_422_and_stores_nothing(
+        app, api, key, amount):
+    """Issue #13 item 1: the same bounds as transactions (0 <= amount < 10^12, 4 decimals),
+    judged at the edge, so no event the database cannot store reaches the audit writer."""
+    from tests.functional.api.conftest import table_count
+    before = table_count(app, "audit_event")
+    resp = api.post("/api/v1/verify", json={
+        "token": key["token"], "client_ip": CLIENT_IP, "back_url": SITE, "amount": amount,
+        "currency": "TRY", "operation": "sale"})
+    assert resp.status_code == 422, resp.get_json()
+    assert [e["field"] for e in resp.get_json()["errors"]] == ["amount"]
+    assert table_count(app, "audit_event") == before
+
+
+def test_the_largest_amount_within_bounds_is_judged_by_the_caps(api, key):
+    assert verify(api, key["token"], amount="999999999999.9999", currency="TRY",
+                  operation="sale")["reason"] == "limit_exceeded"
 
 
 def test_daily_limit_counts_allowed_amounts_of_today(api, key):
@@ -260,6 +282,27 @@ def test_every_gateway_answer_has_exactly_one_audit_event(gateway_app, app, clie
     assert events[0]["amount"] is not None and events[0]["customer_ref"] == "c-9"
 
 
+@pytest.mark.parametrize("raw", ["1e20", "99999999999999999999", "NaN", "sNaN", "-1", "ten",
+                                 "4111111111111111"])
+def test_a_gateway_amount_out_of_bounds_is_refused_and_never_stored(gateway_app, app, client,
+                                                                     key, raw):
+    """Issue #13 item 1: an ``X-Amount`` no database can store (or no number at all) is a
+    ``limit_exceeded`` denial, its event is stored without the value (it could be a card
+    number), and the next caller is served as usual."""
+    headers = {"X-Api-Key": key["token"], "Origin": SITE, "X-Forwarded-For": CLIENT_IP,
+               "X-Operation": "sale", "X-Currency": "TRY"}
+    bad = _auth(client, {**headers, "X-Amount": raw})
+    assert (bad.status_code, bad.headers["X-Deny-Reason"]) == (403, "limit_exceeded")
+    good = _auth(client, {**headers, "X-Amount": "12.50"})
+    assert good.status_code == 204
+    refused, allowed = _events(app)[-2:]
+    details = refused["details"]
+    details = json.loads(details) if isinstance(details, str) else details
+    assert refused["amount"] is None and raw not in json.dumps(details)
+    assert details["amount_problem"].startswith("the amount is not a number")
+    assert allowed["amount"] is not None and allowed["decision"] == "allow"
+
+
 # --- API anomalies (R-B6) -------------------------------------------------------------------
 
 @pytest.mark.parametrize("refs,alerts", [(4, 0), (5, 1), (6, 1)])
@@ -273,7 +316,11 @@ def test_one_ip_serving_many_customer_refs_opens_one_alert(app, api, db_session,
     assert len(found) == alerts
     if alerts:
         alert = found[0]
-        assert alert.due_at - alert.opened_at == dt.timedelta(hours=3)
+        # R-C1: due 3 hours after the day's first call from the IP, not after the opening
+        first_call = db_session.exec(select(sa.func.min(AuditEvent.at)).where(
+            AuditEvent.action == "api.verify", AuditEvent.source_ip == CLIENT_IP)).one()
+        assert alert.occurred_at == first_call <= alert.opened_at
+        assert alert.due_at - alert.occurred_at == dt.timedelta(hours=3)
         assert CLIENT_IP in alert.dedupe_key and alert.merchant_id == key["merchant_id"]
 
 
@@ -324,12 +371,15 @@ def test_an_idempotency_key_never_replays_a_verification(app, api, key):
     assert len({e["id"] for e in _events(app)}) == 2
 
 
-def test_unreachable_audit_writer_answers_503_and_never_allowed(app, settings, api, key,
-                                                                 tmp_path):
+def test_an_unwritable_audit_journal_answers_503_and_never_allowed(app, settings, api, key,
+                                                                    tmp_path):
+    """A worker that cannot journal its event (here the journal folder is a file; in life a
+    full or read-only disk) never answers: 503, nothing allowed, nothing half-written."""
     from app import create_app
     from tests.conftest import ApiClient
+    (tmp_path / "not-a-folder").write_text("x")
     worker = create_app({"TESTING": True}, settings=settings.replace(
-        audit_socket=str(tmp_path / "nobody-listens.sock")))
+        audit_journal_dir=str(tmp_path / "not-a-folder")))
     try:
         worker_api = ApiClient(worker.test_client(), api.token, api.client_id,
                                api.client_secret)
@@ -340,7 +390,8 @@ def test_unreachable_audit_writer_answers_503_and_never_allowed(app, settings, a
         assert resp.get_json()["type"].endswith("/audit-unavailable")
         assert "allowed" not in resp.get_json()
         ready = worker.test_client().get("/readyz")
-        assert (ready.status_code, ready.get_json()["audit_writer"]) == (503, "unreachable")
+        assert (ready.status_code, ready.get_json()["audit_writer"]["status"]) == (
+            503, "unreachable")
     finally:
         worker.extensions["kyb.engine"].dispose()
     assert _events(app) == []

@@ -19,6 +19,8 @@ from sqlmodel import Session, select
 from app.audit.trail import Actor
 from app.models import Assessment, Merchant, MerchantUser
 from app.services.decisions import decide
+from app.services.personal_data import data_keys
+from app.services.portal_users import login_index
 from app.web.passwords import TOTP_INTERVAL
 from tests.factories import TCKN, VKN
 
@@ -125,7 +127,8 @@ def apply(user: PortalUser, db_session: Session, **overrides: str) -> Merchant:
     resp = user.post_form("/portal/apply", application_form(**overrides))
     assert resp.status_code == 303, resp.get_data(True)
     db_session.expire_all()
-    row = db_session.exec(select(MerchantUser).where(MerchantUser.email == user.email)).one()
+    row = db_session.exec(select(MerchantUser).where(
+        MerchantUser.email == login_index(user.email, data_keys(db_session)))).one()
     user.id, user.merchant_id = row.id, row.merchant_id
     merchant = db_session.get(Merchant, row.merchant_id)
     db_session.commit()  # end the read: SQLite transactions hold the write lock

@@ -64,7 +64,7 @@ def test_an_information_request_is_shown_and_answered_with_an_audited_change(por
     assert (change.field, change.reason) == ("phone", "Our shop phone is below.")
     event = db_session.exec(select(AuditEvent).where(
         AuditEvent.action == "merchant.info_provided")).one()
-    assert event.actor == "merchant:a@shop.example"
+    assert event.actor == f"merchant:{user.id}"  # R-D7: no portal address in the trail
     assert event.details["changed_fields"] == ["phone"]
     db_session.commit()
     assert "Data changed: phone" in user.get("/portal/").get_data(True)

@@ -78,7 +78,7 @@ def test_lowering_limits_applies_at_once_and_is_audited(live_key, db_session, ap
     with Session(db_session.get_bind()) as session:
         event = session.exec(select(AuditEvent).where(
             AuditEvent.action == "key.updated")).one()
-    assert event.key_id == key.id and user.email in event.actor
+    assert event.key_id == key.id and event.actor == f"merchant:{user.id}"
     assert event.details["before"]["limits"]["max_amount_per_tx"] is None
     assert event.details["after"]["limits"]["max_amount_per_tx"] == "500"
 

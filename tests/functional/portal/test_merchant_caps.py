@@ -44,7 +44,7 @@ def test_keys_page_shows_the_merchants_own_use_of_its_caps(app, approved_user, d
     assert "Limits of all your live keys" in text
     assert f"Per transaction each payment on its own — {shown['50000']} default" in text
     assert (f"Today 2026-03-02 4 payments · resets at {resets} (00:00 UTC) {shown['125000']} "
-            f"{shown['250000']} default 50 % {shown['125000']}") in text
+            f"{shown['250000']} default 50% {shown['125000']}") in text
     assert 'style="width: 50.0%"' in caps
     assert f"This month 2026-03 5 payments · resets on the 1st, {month_resets}" in text
     assert f"{shown['125500']} no monthly limit" in text

@@ -8,6 +8,8 @@ import pyotp
 from sqlmodel import select
 
 from app.models import AuditEvent, MerchantUser
+from app.services.personal_data import data_keys
+from app.services.portal_users import login_index
 from tests.functional.portal.conftest import PASSWORD, csrf_from
 
 
@@ -35,8 +37,9 @@ def test_signup_then_totp_logs_in_and_enrols(portal_user, db_session):
     home = user.get("/portal/")
     assert home.status_code == 200
     assert "Start the application" in home.get_data(True)
-    row = db_session.exec(select(MerchantUser).where(
-        MerchantUser.email == "owner@shop.example")).one()
+    row = db_session.exec(select(MerchantUser).where(  # R-D7: found by its blind index
+        MerchantUser.email == login_index("owner@shop.example", data_keys(db_session)))).one()
+    assert "owner@shop.example" not in row.email + row.email_sealed
     assert row.mfa_confirmed_at is not None and row.password_hash.startswith("$argon2id$")
     actions = db_session.exec(select(AuditEvent.action)).all()
     assert {"merchant.signup", "merchant.login"} <= set(actions)

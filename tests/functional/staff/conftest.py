@@ -13,6 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from app.db import utcnow
+from checks.wording import says
 
 
 @dataclass
@@ -78,13 +79,25 @@ def staff_client(app, make_staff) -> Callable[[str], tuple[FlaskClient, Staff]]:
     return factory
 
 
+# Explanations as the checks write them (``checks.wording``): English text and wording.
 CHECK_ROWS = [
     ("domain_age", "flag", 25, {"domain": "example.com", "age_days": 34, "source": "rdap"},
-     "The domain was registered 34 days ago (under 90)."),
-    ("iban_change_frequency", "flag", 20, {"changes_90d": 4}, "4 IBAN changes in 90 days."),
-    ("shared_ownership", "fail", 30, {"linked": 2}, "Two merchants share an owner."),
-    ("iban_valid", "pass", 0, {"iban": "TR..."}, "The IBAN is valid."),
-    ("sanctions_pep", "unknown", 10, {}, "No sanctions list is loaded."),
+     says("Domain %(domain)s was registered %(age)s days ago (%(created)s); the policy flags "
+          "domains younger than %(min)s days.", domain="example.com", age=34,
+          created="2026-10-24", min=90)),
+    ("iban_change_frequency", "flag", 20, {"changes_90d": 4},
+     says("The payout IBAN was changed %(n)s time(s) in the last %(days)s days; the policy "
+          "flags %(at)s or more.", n=4, days=90, at=3)),
+    ("shared_ownership", "fail", 30, {"linked": 2},
+     says("Shared ownership: %(factors)s.", factors=[
+         says("%(owner)s is behind %(n)s merchants (policy maximum %(most)s)",
+              owner="Ali Veli", n=3, most=2)])),
+    ("iban_valid", "pass", 0, {"iban": "TR..."},
+     says("IBAN %(iban)s is valid (country %(country)s, bank code %(bank)s).",
+          iban="TR33…1326", country="TR", bank="00061")),
+    ("sanctions_pep", "unknown", 10, {},
+     says("No sanctions or PEP list was loaded, so the merchant and its owners were not "
+          "screened.")),
 ]
 
 
@@ -96,7 +109,8 @@ def seed_assessment(session, merchant, *, tier: str = "high", score: int = 85):
                      policy_digest="0" * 64, score=score, tier=tier,
                      recommended_action="manual_review",
                      checks=[{"code": c, "status": s, "points": p, "evidence": e,
-                              "explanation": x} for c, s, p, e, x in CHECK_ROWS],
+                              "explanation": x.text(), "wording": x.to_dict()}
+                             for c, s, p, e, x in CHECK_ROWS],
                      reasons=["domain_age flagged"], input_snapshot={}, trigger="test")
     session.add(row)
     session.flush()

@@ -3,6 +3,7 @@ an audit event for every action."""
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from types import SimpleNamespace
 
@@ -41,9 +42,52 @@ def _status(db_session, merchant_id):
     return status
 
 
+def _offered(html):
+    """The values of the decision select's options, and which one is selected."""
+    select_html = html[html.index('<select id="decision"'):]
+    select_html = select_html[:select_html.index("</select>")]
+    values = re.findall(r'<option(?: selected)? value="([^"]*)"', select_html)
+    return values, re.findall(r'<option selected value="([^"]*)"', select_html)
+
+
 def test_analyst_cannot_approve(staff_client, merchant, db_session):
     client, _ = staff_client("analyst")
     assert _decide(client, merchant.id, "approve").status_code == 403
+    assert _status(db_session, merchant.id) == "applied"
+
+
+@pytest.mark.parametrize("role, offered", [
+    ("analyst", ["", "request_info"]),
+    ("approver", ["", "approve", "approve_with_limits", "request_info", "reject", "suspend"]),
+    ("admin", ["", "approve", "approve_with_limits", "request_info", "reject", "suspend"]),
+])
+def test_the_form_offers_only_the_roles_decisions_and_none_by_default(
+        staff_client, merchant, role, offered):
+    """Issue #11: no default action; an analyst never sees an action they may not take."""
+    client, _ = staff_client(role)
+    values, selected = _offered(client.get(f"/staff/merchants/{merchant.id}").get_data(True))
+    assert values == offered
+    assert selected in ([], [""])
+
+
+def test_a_refused_decision_keeps_the_reason_and_says_why(staff_client, merchant, db_session):
+    client, _ = staff_client("analyst")
+    resp = _decide(client, merchant.id, "reject", reason="Website copies another merchant")
+    body = resp.get_data(True)
+    assert resp.status_code == 403
+    assert "error-page" not in body and 'id="decide"' in body
+    assert "Website copies another merchant" in body
+    assert "may not take the decision" in body and "Reject" in body
+    assert _offered(body)[0] == ["", "request_info"]
+    assert _status(db_session, merchant.id) == "applied"
+
+
+def test_a_decision_must_be_chosen(staff_client, merchant, db_session):
+    client, _ = staff_client("approver")
+    resp = _decide(client, merchant.id, "", reason="Looked at the documents")
+    body = resp.get_data(True)
+    assert resp.status_code == 422
+    assert "Choose a decision" in body and "Looked at the documents" in body
     assert _status(db_session, merchant.id) == "applied"
 
 
@@ -56,7 +100,8 @@ def test_analyst_can_request_information(staff_client, merchant, db_session):
 def test_decision_needs_a_reason(staff_client, merchant, db_session):
     client, _ = staff_client("approver")
     resp = _decide(client, merchant.id, "reject", reason="  ")
-    assert resp.status_code == 303
+    assert resp.status_code == 422
+    assert "give a reason" in resp.get_data(True)
     assert _status(db_session, merchant.id) == "applied"
 
 
@@ -67,10 +112,11 @@ def test_high_tier_approval_needs_a_second_different_approver(staff_client, merc
     assert _status(db_session, merchant.id) == "applied"
     page = first.get(f"/staff/merchants/{merchant.id}").get_data(True)
     assert "waits for a second, different approver" in page
-    _decide(first, merchant.id, "approve", reason="Approving my own approval again")
+    resp = _decide(first, merchant.id, "approve", reason="Approving my own approval again")
     assert _status(db_session, merchant.id) == "applied"
-    refused = first.get(f"/staff/merchants/{merchant.id}").get_data(True)
-    assert "four eyes" in refused
+    refused = resp.get_data(True)
+    assert resp.status_code == 409
+    assert "four eyes" in refused and "Approving my own approval again" in refused
     second, second_staff = staff_client("approver")
     assert _decide(second, merchant.id, "approve").status_code == 303
     assert _status(db_session, merchant.id) == "approved"

@@ -59,7 +59,7 @@ def test_tier_defaults_with_today_and_this_months_payments(app, api, db_session,
     per_tx, today, month = (_text(_row(section, p)) for p in ("transaction", "day", "month"))
     assert f"Per transaction each payment on its own — {_shown(app, '50000')} default" in per_tx
     assert f"Today 2026-11-22 3 payments · resets at {day_resets} (00:00 UTC)" in today
-    assert (f"{_shown(app, '62500')} {_shown(app, '250000')} default 25 % "
+    assert (f"{_shown(app, '62500')} {_shown(app, '250000')} default 25% "
             f"{_shown(app, '187500')}") in today
     assert 'style="width: 25.0%"' in _row(section, "day")
     assert f"This month 2026-11 4 payments · resets on the 1st, {month_resets} (00:00 UTC)" \
@@ -67,7 +67,7 @@ def test_tier_defaults_with_today_and_this_months_payments(app, api, db_session,
     assert f"{_shown(app, '63500.50')} no monthly limit" in month
     assert "7,777.00" not in section and "99,999.00" not in section
     assert "Caps: the defaults of risk tier low." in _text(section)
-    assert 'Policy <span class="mono">kyb-2026.11.1</span>' in section
+    assert 'Policy <span class="mono">kyb-2026.11.3</span>' in section
 
 
 def test_limits_a_reviewer_set_on_approval_show_as_theirs(app, api, db_session, staff_client):
@@ -91,11 +91,11 @@ def test_limits_a_reviewer_set_on_approval_show_as_theirs(app, api, db_session, 
         section = _section(client.get(f"/staff/merchants/{merchant_id}").get_data(True))
     per_tx, today, month = (_text(_row(section, p)) for p in ("transaction", "day", "month"))
     assert f"{_shown(app, '50000')} default" in per_tx
-    assert (f"{_shown(app, '1000')} {_shown(app, '1000')} set by a reviewer 100 % limit reached "
+    assert (f"{_shown(app, '1000')} {_shown(app, '1000')} set by a reviewer 100% limit reached "
             f"{_shown(app, '0')}") in today
     assert 'class="over" style="width: 100.0%"' in _row(section, "day")
     assert "7 payments" in month
-    assert (f"{_shown(app, '4000')} {_shown(app, '5000')} set by a reviewer 80 % "
+    assert (f"{_shown(app, '4000')} {_shown(app, '5000')} set by a reviewer 80% "
             f"{_shown(app, '1000')}") in month
     assert ("Caps: set by a reviewer on approval; the others are the defaults of risk tier low."
             in _text(section))

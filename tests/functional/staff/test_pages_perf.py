@@ -11,7 +11,7 @@ from sqlalchemy import event
 from sqlmodel import select
 
 from app.db import utcnow
-from app.demo import load_demo
+from app.demo.loader import load_demo
 from app.models import Alert, Merchant
 from tests.functional.staff.conftest import seed_assessment
 

@@ -1,4 +1,4 @@
-"""Fixtures starting the real local servers of ``app.sandbox`` for the source adapters.
+"""Fixtures starting the real local servers of ``app.demo.sandbox`` for the source adapters.
 
 ``serve(server)`` starts any server and stops it after the test; the named fixtures give a
 server with ready-made data. ``_no_internet`` (autouse) fails any test whose code tries to open a
@@ -12,7 +12,7 @@ from typing import TypeVar
 
 import pytest
 
-from app.sandbox import (
+from app.demo.sandbox import (
     DnsServer,
     RdapServer,
     SmtpServer,
@@ -88,7 +88,7 @@ def dns_server(serve: Callable) -> DnsServer:
 
 @pytest.fixture
 def website_server(serve: Callable) -> WebsiteServer:
-    """The ready-made merchant site of ``app.sandbox.website.merchant_pages``."""
+    """The ready-made merchant site of ``app.demo.sandbox.website.merchant_pages``."""
     return serve(WebsiteServer())
 
 

@@ -54,7 +54,7 @@ def test_dns_servfail_is_an_error_not_nxdomain(dns_server):
 
 
 def test_dns_lookup_of_idn_name_sends_a_labels(serve):
-    from app.sandbox import DnsServer
+    from app.demo.sandbox import DnsServer
 
     server = serve(DnsServer({"xn--mteri-kva70e.com": {"A": ["203.0.113.5"]}}))
 

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 import httpx
 import pytest
 
-from app.sandbox import RdapServer, WhoisServer, rdap_domain, verisign_whois
+from app.demo.sandbox import RdapServer, WhoisServer, rdap_domain, verisign_whois
 from checks.sources.rdap import BootstrapError, RdapClient, load_bootstrap, refresh_bootstrap
 from checks.sources.registration import RegistrationLookup, lookup_registration
 from checks.sources.whois import WhoisClient

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from app.sandbox import SmtpServer
-from app.sandbox.tls import make_certificate
+from app.demo.sandbox import SmtpServer
+from app.demo.sandbox.tls import make_certificate
 from checks.sources.smtp import SmtpMailer
 
 

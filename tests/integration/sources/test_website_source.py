@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from app.sandbox import Redirect, WebsiteServer
-from app.sandbox.tls import make_certificate
+from app.demo.sandbox import Redirect, WebsiteServer
+from app.demo.sandbox.tls import make_certificate
 from checks.sources.dns import DnsClient
 from checks.sources.website import WebsiteFetcher
 

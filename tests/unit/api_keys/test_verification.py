@@ -335,7 +335,7 @@ def test_verify_refuses_a_naive_now(make_key, peppers):
 def test_every_reason_is_in_the_contract(make_key, now, peppers):
     token, record = make_key()
     assert decide(token, record, now, peppers).reason in REASONS
-    assert len(REASONS) == 10
+    assert len(REASONS) == 11 and REASONS[-1] == "blacklisted"  # DESIGN.md's list
 
 
 def test_request_repr_hides_the_token(make_key):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 
 from app import create_app
@@ -9,20 +11,23 @@ from app.config import ConfigError, Settings, parse_peppers
 
 SECRET = "s" * 40
 PEPPER = "pepper-0123456789abcdef"
+DATA_KEYS = "1:" + base64.b64encode(b"d" * 32).decode()
 
 
 @pytest.mark.parametrize(("env", "missing"), [
-    ({}, ["KYB_SECRET_KEY", "KYB_TOKEN_PEPPER"]),
-    ({"KYB_TOKEN_PEPPER": PEPPER}, ["KYB_SECRET_KEY"]),
-    ({"KYB_SECRET_KEY": SECRET}, ["KYB_TOKEN_PEPPER"]),
-    ({"KYB_SECRET_KEY": "", "KYB_TOKEN_PEPPER": PEPPER}, ["KYB_SECRET_KEY"]),
+    ({}, ["KYB_SECRET_KEY", "KYB_TOKEN_PEPPER", "KYB_DATA_KEYS"]),
+    ({"KYB_TOKEN_PEPPER": PEPPER, "KYB_DATA_KEYS": DATA_KEYS}, ["KYB_SECRET_KEY"]),
+    ({"KYB_SECRET_KEY": SECRET, "KYB_DATA_KEYS": DATA_KEYS}, ["KYB_TOKEN_PEPPER"]),
+    ({"KYB_SECRET_KEY": "", "KYB_TOKEN_PEPPER": PEPPER, "KYB_DATA_KEYS": DATA_KEYS},
+     ["KYB_SECRET_KEY"]),
+    ({"KYB_SECRET_KEY": SECRET, "KYB_TOKEN_PEPPER": PEPPER}, ["KYB_DATA_KEYS"]),
 ])
 def test_production_without_secrets_raises_config_error_naming_them(env, missing):
     with pytest.raises(ConfigError) as info:
         Settings.from_env({"KYB_ENV": "production", **env})
     for name in missing:
         assert name in str(info.value)
-    for name in {"KYB_SECRET_KEY", "KYB_TOKEN_PEPPER"} - set(missing):
+    for name in {"KYB_SECRET_KEY", "KYB_TOKEN_PEPPER", "KYB_DATA_KEYS"} - set(missing):
         assert name not in str(info.value)
 
 
@@ -38,12 +43,12 @@ def test_create_app_refuses_to_start_in_production_without_secrets(monkeypatch, 
 def test_production_refuses_a_short_secret_key():
     with pytest.raises(ConfigError, match="32 characters"):
         Settings.from_env({"KYB_ENV": "production", "KYB_SECRET_KEY": "s" * 31,
-                           "KYB_TOKEN_PEPPER": PEPPER})
+                           "KYB_TOKEN_PEPPER": PEPPER, "KYB_DATA_KEYS": DATA_KEYS})
 
 
 def test_production_with_secrets_starts_and_hardens_defaults():
     settings = Settings.from_env({"KYB_ENV": "production", "KYB_SECRET_KEY": SECRET,
-                                  "KYB_TOKEN_PEPPER": PEPPER})
+                                  "KYB_TOKEN_PEPPER": PEPPER, "KYB_DATA_KEYS": DATA_KEYS})
     assert settings.env == "production"
     assert settings.secret_key == SECRET
     assert settings.token_peppers == {1: PEPPER.encode()}

@@ -39,7 +39,7 @@ def test_tier_defaults_with_today_and_the_month_summed_from_days(db_session):
     assert view.timezone == "UTC"
     assert view.day.remaining == Decimal("248749.50")
     assert view.month.remaining is None and view.month.share is None
-    assert view.policy_version == "kyb-2026.11.1"
+    assert view.policy_version == "kyb-2026.11.3"
 
 
 def test_a_monthly_cap_reads_its_own_total_and_a_full_cap_shows_as_used_up(db_session):

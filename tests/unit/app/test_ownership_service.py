@@ -112,3 +112,45 @@ def test_the_lookup_uses_indexes_only(api, db_session):
         sa.event.remove(engine, "before_cursor_execute", explain)
     scans = [p for p in plans if p.startswith("SCAN") and "USING" not in p]
     assert plans and not scans, plans
+
+
+def test_an_id_on_file_under_another_name_is_stored_as_submitted_and_reported(api, db_session):
+    """Issue #13 item 2: the second application's owner is kept (and screened) as submitted;
+    the shared id is a link and an identity conflict with the person on file."""
+    from app.audit.trail import Actor
+    from app.models import Ownership, Person
+    from app.services.personal_data import Disclosure
+    clean = create(api, BASE)
+    impostor = {**BASE["owners"][0], "full_name": "Cumhur Yakut", "birth_date": "1955-03-18"}
+    second = create(api, distinct(owners=[impostor]))
+    person = db_session.exec(sa.select(Person).join(Ownership, Ownership.person_id == Person.id)
+                             .where(Ownership.merchant_id == second)).scalar_one()
+    who = Disclosure(actor=Actor("test"), purpose="test").identity(person)
+    assert (who.full_name, str(who.birth_date)) == ("Cumhur Yakut", "1955-03-18")
+    found = find_shared_ownership(db_session, merchant=db_session.get(Merchant, second))
+    assert [(link.merchant_id, link.shares) for link in found.linked] == [(clean, ("owner",))]
+    (conflict,) = found.identity_conflicts
+    assert (conflict.submitted_name, conflict.on_file_name) == (
+        "Cumhur Yakut", BASE["owners"][0]["full_name"])
+    assert conflict.submitted_birth_date == dt.date(1955, 3, 18)
+    assert conflict.merchant_ids == (clean,)
+    assert conflict.national_id_masked and TCKN[0] not in conflict.national_id_masked
+    # the clean merchant sees the conflict from its side too
+    mirrored = find_shared_ownership(db_session, merchant=db_session.get(Merchant, clean))
+    assert [c.on_file_name for c in mirrored.identity_conflicts] == ["Cumhur Yakut"]
+
+
+@pytest.mark.parametrize(("change", "conflicts"), [
+    ({}, 0),  # the same person again: one record, no conflict
+    ({"birth_date": "1980-05-02"}, 1),  # same id and name, another birth date
+    ({"full_name": "Ayşe Kaya Yılmaz"}, 1),  # same id, another name
+])
+def test_the_same_id_is_one_person_only_with_the_same_name_and_birth_date(
+        api, db_session, change, conflicts):
+    from app.models import Person
+    create(api, BASE)
+    second = create(api, distinct(owners=[{**BASE["owners"][0], **change}]))
+    found = find_shared_ownership(db_session, merchant=db_session.get(Merchant, second))
+    assert len(found.identity_conflicts) == conflicts
+    persons = db_session.exec(sa.select(Person)).scalars().all()
+    assert len(persons) == len(BASE["owners"]) + conflicts

@@ -82,8 +82,15 @@ def test_screening_hit_keeps_its_fields():
         "birth_date_match",
         "nationality_match",
         "programs",
+        "identifier_match",  # issue #12: identifiers confirm; per-feature explanation
+        "explanation",
+        "position",  # issue #12 item 4: a PEP's position
+        "dismissal",  # issue #12 item 3: "not this person", remembered
     ]
     assert ScreeningHit.from_dict(json.loads(json.dumps(HIT.to_dict()))) == HIT
+    old = {k: v for k, v in HIT.to_dict().items() if k not in ("identifier_match", "explanation",
+                                                           "position", "dismissal")}
+    assert ScreeningHit.from_dict(old) == HIT  # snapshots from before issue #12 still load
 
 
 @pytest.mark.parametrize(

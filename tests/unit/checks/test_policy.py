@@ -15,10 +15,10 @@ TEXT = ACTIVE_POLICY_FILE.read_text(encoding="utf-8")
 
 
 def test_default_policy_is_the_bundled_active_file(policy):
-    assert policy.version == "kyb-2026.11.1"
-    assert policy.published_on == date(2026, 11, 1)
+    assert policy.version == "kyb-2026.11.3"
+    assert policy.published_on == date(2026, 11, 27)
     assert policy.digest == hashlib.sha256(ACTIVE_POLICY_FILE.read_bytes()).hexdigest()
-    assert policy.raw["version"] == "kyb-2026.11.1"
+    assert policy.raw["version"] == "kyb-2026.11.3"
 
 
 def test_policy_carries_the_requirement_thresholds(policy):
@@ -55,7 +55,7 @@ def test_policy_converts_money_to_try_at_its_dated_rates(policy):
 def test_policy_loads_from_an_explicit_path(tmp_path):
     path = tmp_path / "copy.toml"
     path.write_text(TEXT, encoding="utf-8")
-    assert load_policy(path).version == load_policy(str(path)).version == "kyb-2026.11.1"
+    assert load_policy(path).version == load_policy(str(path)).version == "kyb-2026.11.3"
 
 
 @pytest.mark.parametrize(
@@ -67,14 +67,14 @@ def test_policy_loads_from_an_explicit_path(tmp_path):
             "checks.domain_age.min_age_days: expected a non-negative integer, got 'ninety'",
         ),
         ("min_age_days = 90", "min_age_day = 90", "checks.domain_age.min_age_day: unknown key"),
-        ('version = "kyb-2026.11.1"\n', "", "version: missing"),
+        ('version = "kyb-2026.11.3"\n', "", "version: missing"),
         ('high = "manual_review"', 'high = "shrug"', "actions.high: expected one of"),
         ('black = ["KP", "IR", "MM"]', 'black = ["KP", "Iran"]', "fatf.black: expected ISO 3166"),
         ("high_from = 60", "high_from = 20", "tiers: expected 0 < medium_from < high_from"),
         ('cap_try = "250000"', 'cap_try = "lots"', r"windows\[0\].cap_try: expected a decimal"),
         ("[checks.blacklist]", "[checks.blacklst]", "checks.blacklst: unknown check code"),
         (
-            "published_on = 2026-11-01",
+            "published_on = 2026-11-27",
             'published_on = "soon"',
             "published_on: expected a TOML date",
         ),

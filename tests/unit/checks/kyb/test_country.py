@@ -19,7 +19,8 @@ from checks.kyb.country import high_risk_country
         ({"owners": (Owner("A", nationality="MM"),)}, "fail"),
         ({"owners": (Owner("A", nationality="LB"), Owner("B", nationality="DE"))}, "flag"),
         ({"iban": IbanFacts("BG80BNBG96611020345678", True, "BG")}, "flag"),
-        ({"iban": IbanFacts("BG80", False, None)}, "pass"),
+        # issue #13 item 7: an IBAN whose country is not known is not a pass (kyb-2026.11.2)
+        ({"iban": IbanFacts("BG80", False, None)}, "unknown"),
     ],
 )
 def test_high_risk_country_checks_registration_owners_and_iban(

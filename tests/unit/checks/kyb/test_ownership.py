@@ -93,3 +93,27 @@ def test_shared_ownership_caps_points_at_the_policy_maximum(make_facts, policy, 
 )
 def test_age_on_counts_whole_years(born, today, age):
     assert age_on(born, today) == age
+
+
+def test_an_id_on_file_under_another_name_flags_with_both_names(make_facts, policy, now):
+    """Issue #13 item 2: one national id cannot be two people."""
+    from checks.facts import IdentityConflict
+    lookup = SharedOwnership(identity_conflicts=(IdentityConflict(
+        "1234*****90", "Cumhur Yakut", date(1955, 3, 18), "Ayşe Yılmaz", date(1984, 5, 2),
+        ("mer_clean",)),))
+    result = shared_ownership(make_facts(shared_ownership=lookup), policy, now)
+    assert (result.status, result.points) == ("flag", 45)
+    assert ('national id 1234*****90 was submitted for "Cumhur Yakut" (born 1955-03-18) but is '
+            'on file for "Ayşe Yılmaz" (born 1984-05-02) at merchant(s) mer_clean'
+            in result.explanation)
+    assert result.evidence["identity_conflicts"][0]["submitted_name"] == "Cumhur Yakut"
+
+
+def test_a_policy_before_identity_conflicts_weighs_one_as_a_bad_link(make_facts, now):
+    from checks.facts import IdentityConflict
+    from checks.policy import POLICY_DIR, load_policy
+    older = load_policy(POLICY_DIR / "kyb-2026.11.1.toml")
+    lookup = SharedOwnership(identity_conflicts=(IdentityConflict(
+        None, "A B", None, "C D", None, ()),))
+    result = shared_ownership(make_facts(shared_ownership=lookup), older, now)
+    assert (result.status, result.points) == ("flag", 25)

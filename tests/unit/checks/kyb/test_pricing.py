@@ -9,6 +9,7 @@ import pytest
 
 from checks.facts import PriceRange, Sale, SitePrice, TransactionsSummary, WebsitePrices
 from checks.kyb.pricing import price_ticket_mismatch
+from checks.policy import POLICY_DIR, load_policy
 
 
 def with_tickets(make_facts, now, tickets, *, site=("100", "TRY"), declared=None):
@@ -67,10 +68,19 @@ def test_price_ticket_mismatch_is_unknown_when_prices_are_in_unrated_currencies(
     assert result.evidence["prices"][0]["amount_try"] is None
 
 
-def test_price_ticket_mismatch_is_not_yet_applicable_without_enough_sales(make_facts, policy, now):
+def test_price_ticket_mismatch_is_unknown_without_enough_sales(make_facts, policy, now):
+    # kyb-2026.11.2 [figures] judge_missing_data_as = "unknown": never a silent pass.
     result = price_ticket_mismatch(with_tickets(make_facts, now, ["900"] * 4), policy, now)
-    assert (result.status, result.points) == ("pass", 0)
+    assert (result.status, result.points) == ("unknown", 3)
     assert result.explanation.startswith("Not yet applicable")
+    assert result.evidence["insufficient_data"] is True
+
+
+def test_price_ticket_mismatch_passed_without_enough_sales_under_kyb_2026_11_1(make_facts, now):
+    old = load_policy(POLICY_DIR / "kyb-2026.11.1.toml")
+    result = price_ticket_mismatch(with_tickets(make_facts, now, ["900"] * 4), old, now)
+    assert (result.status, result.points) == ("pass", 0)
+    assert "insufficient_data" not in result.evidence
 
 
 def test_price_ticket_mismatch_is_unknown_without_transactions(make_facts, policy, now):

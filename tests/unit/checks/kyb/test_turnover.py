@@ -9,6 +9,7 @@ import pytest
 
 from checks.facts import Sale, TransactionsSummary
 from checks.kyb.turnover import new_merchant_turnover
+from checks.policy import POLICY_DIR, load_policy
 
 ACTIVATED = datetime(2026, 8, 1, 9, 30, tzinfo=UTC)
 LATER = ACTIVATED + timedelta(days=120)
@@ -72,11 +73,18 @@ def test_new_merchant_turnover_counts_only_sales_up_to_now(make_facts, policy):
     assert run(make_facts, policy, sales, now=day(20)).status == "flag"
 
 
-def test_new_merchant_turnover_does_not_apply_before_activation(make_facts, policy, now):
+def test_new_merchant_turnover_is_unknown_before_activation(make_facts, policy, now):
     facts = make_facts(transactions=TransactionsSummary(activated_at=None))
     result = new_merchant_turnover(facts, policy, now)
-    assert (result.status, result.points) == ("pass", 0)
+    assert (result.status, result.points) == ("unknown", 0)
     assert "not yet activated" in result.explanation
+    assert result.evidence["insufficient_data"] is True
+
+
+def test_new_merchant_turnover_passed_before_activation_under_kyb_2026_11_1(make_facts, now):
+    facts = make_facts(transactions=TransactionsSummary(activated_at=None))
+    result = new_merchant_turnover(facts, load_policy(POLICY_DIR / "kyb-2026.11.1.toml"), now)
+    assert (result.status, result.points) == ("pass", 0)
 
 
 def test_new_merchant_turnover_is_unknown_without_transactions(make_facts, policy, now):

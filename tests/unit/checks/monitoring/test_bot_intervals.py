@@ -1,4 +1,5 @@
-"""R-C8: sales at regular 1-2 minute intervals (5 consecutive gaps of 60-120 seconds)."""
+"""R-C8: sales one after another at "1-2 dakika gibi çok sık" intervals: 5 consecutive gaps at
+or under 120 seconds (issue #9: 40 sales 30 s apart must fire)."""
 
 from __future__ import annotations
 
@@ -19,10 +20,26 @@ def rhythm(tx, gaps_seconds):
 
 
 @pytest.mark.parametrize(("gap", "fires"), [
-    (59, False), (60, True), (90, True), (120, True), (121, False),
+    (0, True), (1, True), (30, True), (59, True), (60, True), (90, True), (120, True),
+    (121, False),
 ])
-def test_bot_intervals_gap_is_sixty_to_one_hundred_twenty_seconds(run, tx, gap, fires):
+def test_bot_intervals_gap_is_at_most_one_hundred_twenty_seconds(run, tx, gap, fires):
     assert bool(run("bot_intervals", rhythm(tx, [gap] * 5), NOW)) is fires
+
+
+def test_bot_intervals_forty_sales_thirty_seconds_apart_fire(run, tx):
+    # The issue's example: nothing fired under the old 60-120 s band.
+    sales = rhythm(tx, [30] * 39)
+    [hit] = run("bot_intervals", sales, NOW)
+    assert hit.evidence["sales_in_run"] == 40
+    assert hit.occurred_at == START
+
+
+@pytest.mark.parametrize(("sales", "insufficient"), [(5, True), (6, False)])
+def test_bot_intervals_says_insufficient_data_below_a_run(run, tx, sales, insufficient):
+    result = run("bot_intervals", rhythm(tx, [600] * (sales - 1)), NOW)
+    assert result == ()
+    assert (getattr(result, "reason", None) is not None) is insufficient
 
 
 @pytest.mark.parametrize(("gaps", "fires"), [(4, False), (5, True), (8, True)])

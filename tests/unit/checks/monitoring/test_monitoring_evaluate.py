@@ -14,7 +14,9 @@ from checks.policy import ACTIVE_POLICY_FILE, PolicyError, load_policy
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 EXPECTED = {"turnover_jump", "chargeback_ratio", "weekend_volume", "night_turnover",
             "round_amounts", "card_velocity", "bot_intervals", "sector_outlier",
-            "suspicious_description", "ip_many_customers", "customer_many_ips"}
+            "suspicious_description", "ip_many_customers", "customer_many_ips",
+            "account_transfers", "account_counterparties", "young_account", "identity_reuse",
+            "risky_country", "cash_sector_personal"}
 
 
 def test_every_scenario_is_registered_with_a_policy_severity(policy):

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 
 import pytest
 
-from checks.facts import ScreeningHit
+from checks.facts import HitExplanation, ScreeningHit
 from checks.screening import ListEntry, LoadedList, ScreeningIndex
 from checks.screening.matcher import birth_date_evidence, nationality_evidence
 
@@ -40,7 +41,9 @@ def test_hit_carries_list_entry_alias_score_and_version(
     index: ScreeningIndex, ofac_list: LoadedList
 ) -> None:
     hit = index.screen("Saddam Hussein", "owner")[0]
-    assert hit == ScreeningHit(
+    assert hit.explanation == HitExplanation(  # issue #12: each hit explains itself
+        method="words", name_parts=("saddam = saddam", "hussein = hussein"))
+    assert dataclasses.replace(hit, explanation=None) == ScreeningHit(
         kind="sanctions",
         list_name="OFAC SDN",
         list_version=ofac_list.version,

@@ -32,6 +32,12 @@ from checks.sources.website import WebsiteFetcher, address_refusal
         ("64:ff9b::a00:1", "private"),
         ("192.0.2.1", "private"),  # documentation range
         ("198.18.0.1", "private"),  # benchmarking range
+        ("fec0::1", "site-local"),  # deprecated site-local, global to Python 3.11
+        ("feff:ffff::1", "site-local"),
+        ("2001:db8::1", "address"),  # documentation
+        ("2001::1", "address"),  # Teredo
+        ("100::1", "reserved"),  # discard-only
+        ("3fff::1", "special-purpose"),  # documentation (RFC 9637)
     ],
 )
 def test_non_public_addresses_are_refused(address, reason):
@@ -39,7 +45,8 @@ def test_non_public_addresses_are_refused(address, reason):
 
 
 @pytest.mark.parametrize("address", ["93.184.215.14", "2606:2800:21f:cb07:6820:80da:af6b:8b2c",
-                                     "100.63.255.255", "100.128.0.1"])
+                                     "100.63.255.255", "100.128.0.1",
+                                     "2001:200::1", "2a00:1450::1"])
 def test_public_addresses_are_allowed(address):
     assert address_refusal(address) is None
 
