@@ -4,7 +4,7 @@
 
 Usage: ``python bench/assess.py [--runs N] [--merchants M] [--pg URL] [--sanctions DIR]``
 
-1. One full assessment (RDAP, WHOIS, DNS, HTTPS website served on 127.0.0.1 by app.sandbox;
+1. One full assessment (RDAP, WHOIS, DNS, HTTPS website served on 127.0.0.1 by app.demo.sandbox;
    database facts; every check) — p50/p95 over N runs. Baseline in the same run: the same three
    network lookups made one after the other instead of concurrently.
 2. The shared-ownership lookup with M merchants (default 100,000) in the database, bulk-loaded
@@ -31,10 +31,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import sqlalchemy as sa  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
+from app.crypto.data_keys import DataKeys  # noqa: E402
 from app.db import make_engine  # noqa: E402
 from app.migrate import upgrade  # noqa: E402
 
 NOW = dt.datetime(2026, 11, 25, 10, 0, tzinfo=dt.UTC)
+BENCH_KEYS = DataKeys.parse("1:" + "QkVOQ0gtT05MWS1CRU5DSC1PTkxZLUJFTkNILU9OTFk=")  # 32 bytes
 
 
 def pct(values: list[float], p: float) -> float:
@@ -107,10 +109,18 @@ def _rows(count: int, seed: int = 7) -> dict[str, list[dict]]:
         merchants.append({"id": mid, "legal_name": f"Firma {i} Ltd", "country": "TR",
                           "status": status, "frozen": False, "limits": {},
                           "created_by": "bench", "created_at": now, "updated_at": now,
-                          "email": f"info@firma{i}.com.tr", "website_domain": f"firma{i}.com.tr"})
-        persons.append({"id": pid, "full_name": f"Kisi {i}", "name_key": f"kisi {i}",
-                        "national_id_hash": f"{i:064x}", "birth_date": dt.date(1980, 1, 1)
-                        + dt.timedelta(days=i % 9000), "created_at": now})
+                          "email_sealed": BENCH_KEYS.seal(f"info@firma{i}.com.tr",
+                                                          table="merchant",
+                                                          column="email_sealed", row_id=mid),
+                          "website_domain": f"firma{i}.com.tr"})
+        born = dt.date(1980, 1, 1) + dt.timedelta(days=i % 9000)
+        persons.append({"id": pid, "full_name_sealed": BENCH_KEYS.seal(
+                            f"Kisi {i}", table="person", column="full_name_sealed", row_id=pid),
+                        "birth_date_sealed": BENCH_KEYS.seal(
+                            born.isoformat(), table="person", column="birth_date_sealed",
+                            row_id=pid),
+                        "name_index": f"{i:064x}", "name_birth_index": f"{i:063x}b",
+                        "national_id_index": f"{i:064x}", "created_at": now})
         owner = pid if rng.random() > 0.1 or i == 0 else f"per_b{i - 1:09d}"  # 10 % share
         owns.append({"id": f"own_b{i:09d}", "merchant_id": mid, "person_id": owner,
                      "role": "owner", "added_at": now})
@@ -120,10 +130,22 @@ def _rows(count: int, seed: int = 7) -> dict[str, list[dict]]:
         ip = f"10.{i % 250}.{(i // 250) % 250}.{rng.randrange(1, 250)}"
         for kind, value in (("email", f"info@firma{i}.com.tr"), ("phone", f"+90212{i:07d}"),
                             ("domain", f"firma{i}.com.tr"), ("signup_ip", ip)):
-            contacts.append({"id": f"cpt_{kind[:2]}{i:09d}", "merchant_id": mid, "kind": kind,
-                             "value": value, "value_key": value, "added_at": now})
+            contacts.append(_contact(f"cpt_{kind[:2]}{i:09d}", mid, kind, value, now))
     return {"merchant": merchants, "person": persons, "ownership": owns,
             "bank_account": ibans, "contact_point": contacts}
+
+
+def _contact(pid: str, mid: str, kind: str, value: str, now: dt.datetime) -> dict:
+    """A contact point row as the application stores it: e-mail and phone sealed, masked and
+    linked through their blind index (``personal_data.new_contact_point``)."""
+    from app.services.personal_data import MERCHANT_FIELDS, contact_index, mask_contact
+    if kind not in MERCHANT_FIELDS:
+        return {"id": pid, "merchant_id": mid, "kind": kind, "value": value,
+                "value_key": value, "value_sealed": None, "added_at": now}
+    return {"id": pid, "merchant_id": mid, "kind": kind, "value": mask_contact(kind, value),
+            "value_key": contact_index(kind, value, BENCH_KEYS),
+            "value_sealed": BENCH_KEYS.seal(value, table="contact_point", column="value_sealed",
+                                            row_id=pid), "added_at": now}
 
 
 def bulk_load(engine: sa.Engine, count: int) -> float:
@@ -155,7 +177,7 @@ def _copy(conn: sa.Connection, table: sa.Table, rows: list[dict]) -> None:
 
 
 SCAN_QUERIES = [
-    "SELECT p.id FROM person p WHERE p.national_id_hash || '' = :h",
+    "SELECT p.id FROM person p WHERE p.national_id_index || '' = :h",
     "SELECT o.merchant_id FROM ownership o WHERE o.person_id || '' = :p",
     "SELECT b.merchant_id FROM bank_account b WHERE b.iban || '' = :iban",
     "SELECT c.merchant_id FROM contact_point c WHERE c.kind || '' = 'email' "
@@ -166,8 +188,10 @@ SCAN_QUERIES = [
 def bench_ownership(url: str, count: int, probes: int, label: str) -> None:
     from app.models import Merchant
     from app.services.ownership import find_shared_ownership
+    from app.services.personal_data import contact_index, register_data_keys
     upgrade(url)
     engine = make_engine(url)
+    register_data_keys(engine, BENCH_KEYS)  # owner names are sealed; the lookup opens them
     seconds = bulk_load(engine, count)
     if engine.dialect.name == "postgresql":
         with engine.begin() as conn:
@@ -189,7 +213,9 @@ def bench_ownership(url: str, count: int, probes: int, label: str) -> None:
             for sql in SCAN_QUERIES:
                 session.execute(sa.text(sql), {"h": f"{i:064x}", "p": f"per_b{i:09d}",
                                                "iban": f"TR{i:024d}",
-                                               "email": f"info@firma{i}.com.tr"}).all()
+                                               "email": contact_index(
+                                                   "email", f"info@firma{i}.com.tr",
+                                                   BENCH_KEYS)}).all()
             scans.append((time.perf_counter() - start) * 1000)
     line(f"  shared-ownership lookup ({label}, {count:,})", timings, scans)
     engine.dispose()

@@ -16,6 +16,7 @@ tail numbers "YV293" vs "YV2943", low-quality aliases) rather than blocking loss
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import sys
@@ -119,21 +120,27 @@ def main() -> None:
     ]
     keys = [k for k in keys if k[0]]
 
-    indexed_ms, baseline_ms, hits, agree, expected = [], [], 0, 0, 0
+    # Two passes, the index first: interleaving the baseline's large allocations would bill
+    # the index for the baseline's garbage collections.
+    # CPU time (thread_time) is printed too: on a shared, overloaded machine wall-clock
+    # percentiles measure the scheduler's waits as much as the matcher.
+    indexed_ms, cpu_ms, baseline_ms, hits, agree, expected = [], [], [], 0, 0, 0
+    results = []
     for name, role in names:
-        t0 = time.perf_counter()
-        result = index.screen(name, role, limit=10)
+        t0, c0 = time.perf_counter(), time.thread_time()
+        results.append(index.screen(name, role, limit=10))
+        cpu_ms.append((time.thread_time() - c0) * 1000)
+        indexed_ms.append((time.perf_counter() - t0) * 1000)
+    for (name, _), result in zip(names, results, strict=True):
         t1 = time.perf_counter()
         naive = baseline_screen(keys, name, index.threshold)
-        t2 = time.perf_counter()
-        indexed_ms.append((t1 - t0) * 1000)
-        baseline_ms.append((t2 - t1) * 1000)
+        baseline_ms.append((time.perf_counter() - t1) * 1000)
         hits += bool(result)
         found = {f"{h.list_name}:{h.entry_id}" for h in result}
         expected += len(naive)
         agree += len(naive & found)
 
-    for label, values in (("index", indexed_ms), ("baseline", baseline_ms)):
+    for label, values in (("index", indexed_ms), ("idx cpu", cpu_ms), ("baseline", baseline_ms)):
         print(
             f"{label:>8}: p50 {percentile(values, 50):.3f} ms  p95 {percentile(values, 95):.3f} ms"
             f"  p99 {percentile(values, 99):.3f} ms  mean {statistics.mean(values):.3f} ms"
@@ -143,7 +150,11 @@ def main() -> None:
         f"names: {len(names)}  with hits: {hits}  speed-up (p50 baseline / p50 index): {ratio:.1f}x"
     )
     print(f"recall vs baseline: {agree}/{expected} = {agree / max(expected, 1):.1%}")
-    print(f"target p50 < 5 ms: {'met' if percentile(indexed_ms, 50) < 5 else 'NOT met'}")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"cores: {os.cpu_count()}  load average (1 min): {load:.1f}")
+    for label, values in (("wall-clock", indexed_ms), ("CPU time", cpu_ms)):
+        met = "met" if percentile(values, 95) < 5 else "NOT met"
+        print(f"target p95 < 5 ms ({label}): {met}")
 
 
 if __name__ == "__main__":

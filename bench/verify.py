@@ -1,19 +1,29 @@
 """Benchmarks of token verification (prints figures for the README).
 
-Usage: ``python bench/verify.py [--part a|b|c|all] [--seconds 10] [--connections 16]``
+Usage: ``python bench/verify.py [--part a|b|c|e|all] [--seconds 10] [--connections 16]``
 
 (a) In-process decision on a cache hit: ``bench/verify_inprocess.py`` (pure ``api_keys``) and
     the application's own path, ``Verifier.decide`` (parse → cache → verify) — p50/p99.
 (b) Over HTTP: ``kybgate serve`` with 2 workers on 127.0.0.1 and ``wrk`` (Lua script for the
-    POST body). Throughput of ``POST /api/v1/verify`` (durable audit, group commit) as a ratio of
-    ``POST /api/v1/bench/bare`` (``KYB_BENCH_ENDPOINTS=1``) on the same server in the same run,
-    and p99 latency. Target ratio ≥ 0.8.
-    ``--breakdown`` serves ``/verify`` a second time against ``bench/echo_writer.py``, which
-    acknowledges without storing (the round trip apart from the database), and measures a bare
-    Unix-socket round trip between two processes on two cores and on one (the IPC floor).
+    POST body). Throughput of ``POST /api/v1/verify`` (durable audit, caps in force, an amount
+    on every request) as a ratio of a *plain Flask POST endpoint* (``bench/plain_app.py``, a
+    separate tiny app) served by gunicorn with the same settings, alternated in the same run;
+    kybgate's own ``POST /api/v1/bench/bare`` (``KYB_BENCH_ENDPOINTS=1``) is shown beside them.
+    Target (issue #14): ratio ≥ 0.8, verify p99 ≤ 2× the plain p99. The load average is printed
+    beside the figures (the machine is shared). ``--ceiling`` also measures
+    ``../shared/prototypes/journal_ceiling_app.py`` (the issue's yardstick) the same way.
+    ``--fsync off|batch|always`` sets ``KYB_AUDIT_FSYNC`` (default: the product's, ``batch``).
 (c) Crash: load from client threads, ``kill -9`` of the whole server (master and workers)
     mid-load, restart; every allowed answer the client received must have its audit event
     (matched by ``audit_id``) and ``kybgate audit verify`` must pass.
+(d) Exactness: 200 concurrent verifications of 10 TRY against a merchant's daily cap of
+    1,000 TRY across both workers of one ``kybgate serve``: exactly 100 allowed. Then the cap is
+    raised to 2,000 and 200 more are split over **two** ``kybgate serve`` instances (two
+    instance folders: two hosts) on the same database: exactly 100 more allowed. Meaningful
+    for "two hosts" on PostgreSQL (``--database-url``); SQLite runs it too.
+(e) Revocation: 16 client threads hammer ``POST /api/v1/verify`` with one key across both
+    workers; ``DELETE /api/v1/keys/{id}`` is called mid-load; every answer to a request sent
+    after the revoke returned must be ``key_revoked`` (target: 0 allowed).
 
 Loopback only, bounded loops; a temporary SQLite database (or ``--database-url``).
 """
@@ -84,7 +94,8 @@ def seed(env: dict[str, str]) -> dict[str, str]:
         "name": "bench", "environment": "live", "ip_whitelist": ["93.184.216.0/24"],
         "back_urls": [SITE]}).get_json()
     app.extensions["kyb.engine"].dispose()
-    return {"bearer": bearer, "token": key["token"], "merchant_id": merchant_id}
+    return {"bearer": bearer, "token": key["token"], "merchant_id": merchant_id,
+            "key_id": key["key_id"]}
 
 
 def verify_body(token: str, n: int = 0) -> dict[str, object]:
@@ -142,9 +153,10 @@ def _free_port() -> int:
 
 
 def start_server(env: dict[str, str], port: int, workers: int = 2, threads: int = 8,
-                 worker_connections: int = 1000, audit_writer: bool = True
-                 ) -> subprocess.Popen:
-    """``kybgate serve`` in its own process group (so kill -9 reaches every worker)."""
+                 worker_connections: int = 1000, audit_writer: bool = True,
+                 timeout: float = 120) -> subprocess.Popen:
+    """``kybgate serve`` in its own process group (so kill -9 reaches every worker); if it
+    is not up within ``timeout`` seconds the whole group is killed."""
     log = open(Path(env["KYB_INSTANCE_PATH"]) / "server.log", "ab")  # noqa: SIM115
     proc = subprocess.Popen([str(VENV_BIN / "kybgate"), "serve", "--bind", f"127.0.0.1:{port}",  # noqa: S603
                              "--workers", str(workers), "--threads", str(threads),
@@ -153,7 +165,7 @@ def start_server(env: dict[str, str], port: int, workers: int = 2, threads: int 
                              "--no-upgrade"], env=env, cwd=ROOT,
                             stdout=log, stderr=subprocess.STDOUT,
                             start_new_session=True)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
@@ -162,9 +174,34 @@ def start_server(env: dict[str, str], port: int, workers: int = 2, threads: int 
                 return proc
         except OSError:
             time.sleep(0.2)
-    proc.kill()
+    stop_server(proc, signal.SIGKILL)  # master, workers, writer: nothing left behind
     tail = (Path(env["KYB_INSTANCE_PATH"]) / "server.log").read_text(errors="replace")[-2000:]
     raise RuntimeError(f"kybgate serve did not come up:\n{tail}")
+
+
+def start_gunicorn(app_spec: str, chdir: Path, port: int, log_path: Path, *, workers: int,
+                   threads: int, worker_connections: int) -> subprocess.Popen:
+    """A plain gunicorn (gthread) serving ``app_spec`` with ``kybgate serve``'s settings."""
+    log = open(log_path, "ab")  # noqa: SIM115
+    proc = subprocess.Popen([str(VENV_BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}",  # noqa: S603
+                             "--workers", str(workers), "--threads", str(threads),
+                             "--worker-class", "gthread", "--worker-connections",
+                             str(worker_connections), "--chdir", str(chdir), app_spec],
+                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return proc
+        except OSError:
+            time.sleep(0.2)
+    stop_server(proc, signal.SIGKILL)
+    raise RuntimeError(f"gunicorn {app_spec} did not come up (see {log_path})")
+
+
+def load_average() -> str:
+    """The 1-minute load average, printed beside every figure (the machine is shared)."""
+    return f"load {os.getloadavg()[0]:.2f}"
 
 
 def stop_server(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
@@ -229,65 +266,65 @@ def _cpu_seconds(pids: list[int]) -> dict[int, float]:
 
 
 def _server_processes(proc: subprocess.Popen) -> tuple[list[int], list[int]]:
-    """(gunicorn workers, audit writer) pids of a ``kybgate serve`` process tree."""
+    """(gunicorn workers, audit writer) pids of a ``kybgate serve`` process tree (its job
+    worker, ``kybgate worker``, is neither)."""
     children = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True,  # noqa: S603, S607
                               text=True, check=False).stdout.split()
     workers, writer = [], []
     for pid in map(int, children):
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+        if b"kybgate worker" in cmdline:
+            continue
         (writer if b"audit writer" in cmdline else workers).append(pid)
     return workers, writer
 
 
 def part_b(env: dict[str, str], creds: dict[str, str], seconds: int, connections: int,
-           tmp: Path, audit_writer: bool = True, echo: bool = False) -> None:
-    """``echo``: the workers talk to ``bench/echo_writer.py``, which acknowledges without
-    storing: what the round trip to a writer costs apart from the database (never a
-    deployment)."""
+           tmp: Path, audit_writer: bool = True) -> None:
+    """Throughput of verify against the plain endpoint, alternated; CPU per request in the
+    workers and in the host's audit writer."""
     workers = int(os.environ.get("BENCH_WORKERS", "2"))
-    echo_proc = None
-    if echo:
-        sock = tempfile.mkdtemp(prefix="kyb-echo-") + "/echo.sock"
-        echo_proc = subprocess.Popen([sys.executable, str(ROOT / "bench" / "echo_writer.py"),  # noqa: S603
-                                      sock])
-        while not os.path.exists(sock):
-            time.sleep(0.05)
-        env = {**env, "KYB_AUDIT_SOCKET": sock}
-        audit_writer = False
-    threads = max(8, connections // workers)  # every connection in flight: group commit needs it
+    threads = max(8, connections // workers)
     # Each worker holds at most its share of wrk's keep-alive connections; otherwise the first
     # worker to wake can take them all and the run measures one worker (seen: 1,100 vs 2,900
     # req/s for the same bare endpoint).
     per_worker = max(1, connections // workers)
-    mode = ("an echo writer that stores nothing (cost breakdown)" if echo else
-            "one audit writer process" if audit_writer else "an audit writer thread per worker")
+    mode = (f"journals shipped by one audit writer process, "
+            f"KYB_AUDIT_FSYNC={env.get('KYB_AUDIT_FSYNC', 'batch')}" if audit_writer else
+            "an audit writer thread per worker (commit before the answer)")
     print(f"== (b) HTTP: kybgate serve, {workers} workers x {threads} threads "
           f"(at most {per_worker} connections each), {mode}; wrk -c{connections} -d{seconds}s")
-    port = _free_port()
+    port, plain_port = _free_port(), _free_port()
     proc = start_server(env, port, workers=workers, threads=threads,
                         worker_connections=per_worker, audit_writer=audit_writer)
+    plain = start_gunicorn("plain_app:app", ROOT / "bench", plain_port, tmp / "plain.log",
+                           workers=workers, threads=threads, worker_connections=per_worker)
     worker_pids, writer_pids = _server_processes(proc)
+    plain_pids = _server_processes(plain)[0]
     script = tmp / "verify.lua"
     script.write_text(WRK_LUA.format(bearer=creds["bearer"],
                                      body=json.dumps(verify_body(creds["token"]))))
+    targets = (("plain", f"http://127.0.0.1:{plain_port}/bare", plain_pids),
+               ("bare", f"http://127.0.0.1:{port}/api/v1/bench/bare", worker_pids),
+               ("verify", f"http://127.0.0.1:{port}/api/v1/verify", worker_pids))
     try:
         before = _audit_count(env)
-        results: dict[str, list[tuple[float, float, float, float]]] = {"bare": [], "verify": []}
-        for _ in range(2):  # alternate, so neither gets the warmer machine
-            for name, path in (("bare", "/api/v1/bench/bare"), ("verify", "/api/v1/verify")):
-                cpu0 = _cpu_seconds(worker_pids + writer_pids)
-                rps, p99 = wrk(f"http://127.0.0.1:{port}{path}", script, seconds, connections)
-                cpu1 = _cpu_seconds(worker_pids + writer_pids)
+        results: dict[str, list[tuple[float, float, float, float, str]]] = {
+            name: [] for name, _, _ in targets}
+        for _ in range(2):  # alternate, so none gets the warmer machine
+            for name, url, pids in targets:
+                load = load_average()
+                cpu0 = _cpu_seconds(pids + writer_pids)
+                rps, p99 = wrk(url, script, seconds, connections)
+                cpu1 = _cpu_seconds(pids + writer_pids)
                 requests = max(1.0, rps * seconds)
-                in_workers = sum(cpu1[p] - cpu0[p] for p in worker_pids) / requests * 1000
+                in_workers = sum(cpu1[p] - cpu0[p] for p in pids) / requests * 1000
                 in_writer = sum(cpu1[p] - cpu0[p] for p in writer_pids) / requests * 1000
-                results[name].append((rps, p99, in_workers, in_writer))
-        audited = _audit_count(env) - before
+                results[name].append((rps, p99, in_workers, in_writer, load))
     finally:
-        stop_server(proc)
-        if echo_proc is not None:
-            echo_proc.terminate()
-            echo_proc.wait(timeout=10)
+        stop_server(plain)
+        stop_server(proc)  # the writer ships what the journals still hold, then stops
+        audited = _audit_count(env) - before
         log = (tmp / "server.log").read_text(errors="replace")
         (ROOT / "instance").mkdir(exist_ok=True)
         (ROOT / "instance" / "bench-server.log").write_text(log)
@@ -295,54 +332,54 @@ def part_b(env: dict[str, str], creds: dict[str, str], seconds: int, connections
         if problems:
             print("  server problems:", *problems[:5], sep="\n    ")
         batches = re.findall(r"audit writer stopped: (\d+) events in (\d+) batches", log)
-    bare = max(r[0] for r in results["bare"])
-    verify = max(r[0] for r in results["verify"])
-    for name in ("bare", "verify"):
-        runs = ", ".join(f"{rps:.0f} req/s p99 {p99:.1f} ms (CPU/request: workers "
-                         f"{cpu_w:.2f} ms, writer {cpu_a:.2f} ms)"
-                         for rps, p99, cpu_w, cpu_a in results[name])
-        print(f"{name:<7} {runs}")
-    if batches and not echo:
+    best = {name: max(r[0] for r in runs) for name, runs in results.items()}
+    p99 = {name: min(r[1] for r in runs) for name, runs in results.items()}
+    for name, runs in results.items():
+        text = ", ".join(f"{rps:.0f} req/s p99 {lat:.1f} ms (CPU/request: server "
+                         f"{cpu_w:.2f} ms, writer {cpu_a:.2f} ms; {load})"
+                         for rps, lat, cpu_w, cpu_a, load in runs)
+        print(f"{name:<7} {text}")
+    if batches:
         events, count = map(int, batches[-1])
         print(f"audit writer: {events} events in {count} batches "
               f"({events / max(count, 1):.1f} per commit)")
-    print(f"verify/bare throughput ratio {verify / bare:.2f} (target >= 0.8); "
-          f"verify p99 {min(r[1] for r in results['verify']):.1f} ms; "
+    print(f"verify/plain throughput ratio {best['verify'] / best['plain']:.2f} (target >= 0.8); "
+          f"kybgate bare/plain {best['bare'] / best['plain']:.2f}; "
+          f"verify/kybgate bare {best['verify'] / best['bare']:.2f}")
+    print(f"p99: verify {p99['verify']:.1f} ms, plain {p99['plain']:.1f} ms "
+          f"({p99['verify'] / max(p99['plain'], 0.001):.1f}x, target <= 2x); "
           f"{audited} verification events committed ({_audit_reasons(env)})")
 
 
-def ipc_floor(rounds: int = 20_000) -> None:
-    """What one request/acknowledgement round trip over a Unix socket costs between two
-    processes, on different cores and on one core: the floor under any writer process."""
-    print("== IPC floor: 50-byte ping-pong over a Unix socket pair")
-    for label, cpus in (("two cores", None), ("one core", {0})):
-        script = (
-            "import os, socket, time, resource\n"
-            "a, b = socket.socketpair()\n"
-            "if os.fork() == 0:\n"
-            "    a.close()\n"
-            "    while (d := b.recv(100)):\n"
-            "        b.send(d)\n"
-            "    os._exit(0)\n"
-            "b.close()\n"
-            "r0 = resource.getrusage(resource.RUSAGE_SELF); t0 = time.perf_counter()\n"
-            f"for _ in range({rounds}):\n"
-            "    a.send(b'x' * 50); a.recv(100)\n"
-            "t = time.perf_counter() - t0; r1 = resource.getrusage(resource.RUSAGE_SELF)\n"
-            "a.close(); os.wait()\n"
-            "c = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
-            "cpu = (r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime)\n"
-            f"print(t / {rounds} * 1e6, cpu / {rounds} * 1e6, "
-            f"(c.ru_utime + c.ru_stime) / {rounds} * 1e6)\n")
-        prefix = ["taskset", "-c", ",".join(map(str, cpus))] if cpus else []
-        out = subprocess.run([*prefix, sys.executable, "-c", script], capture_output=True,  # noqa: S603
-                             text=True, check=True).stdout.split()
-        wall, parent, child = map(float, out)
-        print(f"{label:<9} round trip {wall:6.1f} µs wall, CPU {parent:5.1f} µs sender + "
-              f"{child:5.1f} µs echo")
+CEILING = ROOT.parent / "shared" / "prototypes"
 
 
-# --- (c) -----------------------------------------------------------------------------------
+def ceiling(seconds: int, connections: int, tmp: Path) -> None:
+    """The issue's yardstick, ``journal_ceiling_app.py``: its ``/journal`` (HMAC, audit event,
+    shared running total, O_APPEND journal) against its own ``/bare``, alternated."""
+    workers = int(os.environ.get("BENCH_WORKERS", "2"))
+    threads, per_worker = max(8, connections // workers), max(1, connections // workers)
+    print(f"== ceiling: {CEILING / 'journal_ceiling_app.py'}, same gunicorn settings")
+    Path("/tmp/journal-ceiling").mkdir(exist_ok=True)  # noqa: S108 - the prototype's own path
+    port = _free_port()
+    proc = start_gunicorn("journal_ceiling_app:app", CEILING, port, tmp / "ceiling.log",
+                          workers=workers, threads=threads, worker_connections=per_worker)
+    results: dict[str, list[tuple[float, float, str]]] = {"bare": [], "journal": []}
+    try:
+        for _ in range(2):
+            for name in results:
+                load = load_average()
+                rps, lat = wrk(f"http://127.0.0.1:{port}/{name}", CEILING / "post.lua",
+                               seconds, connections)
+                results[name].append((rps, lat, load))
+    finally:
+        stop_server(proc)
+    for name, runs in results.items():
+        print(f"{name:<8}", ", ".join(f"{r:.0f} req/s p99 {lat:.1f} ms ({load})"
+                                      for r, lat, load in runs))
+    print(f"journal/bare throughput ratio "
+          f"{max(r[0] for r in results['journal']) / max(r[0] for r in results['bare']):.2f}")
+
 
 def _load(port: int, creds: dict[str, str], stop: threading.Event, allowed: list[str],
           errors: list[str], n: int) -> None:
@@ -399,20 +436,150 @@ def part_c(env: dict[str, str], creds: dict[str, str], load_seconds: float) -> N
         raise SystemExit("crash benchmark FAILED")
 
 
+# --- (d) -----------------------------------------------------------------------------------
+
+def _set_daily_cap(env: dict[str, str], merchant_id: str, cap: str | None) -> None:
+    import sqlalchemy as sa
+    engine = sa.create_engine(env["KYB_DATABASE_URL"])
+    limits = ({"currency": "TRY", "max_amount_per_tx": "100000", "daily_amount": cap,
+               "monthly_amount": "10000000000"} if cap else
+              {"currency": "TRY", "max_amount_per_tx": "100000",
+               "daily_amount": "1000000000", "monthly_amount": "10000000000"})
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE merchant SET limits = :l WHERE id = :m"),
+                     {"l": json.dumps(limits), "m": merchant_id})
+    engine.dispose()
+
+
+def _burst(ports: list[int], creds: dict[str, str], count: int) -> list[bool]:
+    """``count`` verifications of 10 TRY sent at once (a thread each), spread over ``ports``."""
+    start, answers = threading.Barrier(count), []
+    body = json.dumps({**verify_body(creds["token"]), "amount": "10.00"})
+    headers = {"Authorization": f"Bearer {creds['bearer']}", "Content-Type": "application/json"}
+
+    def one(n: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", ports[n % len(ports)], timeout=60)
+        start.wait(timeout=60)
+        conn.request("POST", "/api/v1/verify", body=body, headers=headers)
+        resp = conn.getresponse()
+        data = json.loads(resp.read())
+        answers.append(resp.status == 200 and bool(data.get("allowed")))
+    threads = [threading.Thread(target=one, args=(n,)) for n in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    return answers
+
+
+def part_d(env: dict[str, str], creds: dict[str, str], tmp: Path) -> None:
+    print("== (d) exactness: 200 concurrent verifications of 10 TRY against a daily cap")
+    failed = False
+    _set_daily_cap(env, creds["merchant_id"], "1000")
+    try:
+        port = _free_port()
+        proc = start_server(env, port, worker_connections=100)
+        try:
+            answers = _burst([port], creds, 200)
+        finally:
+            stop_server(proc)
+        allowed = sum(answers)
+        print(f"one kybgate serve, 2 workers, cap 1,000 TRY: {allowed} of {len(answers)} "
+              f"allowed (target exactly 100)")
+        failed |= allowed != 100
+        _set_daily_cap(env, creds["merchant_id"], "2000")
+        hosts = []
+        for name in ("host-a", "host-b"):
+            (tmp / name).mkdir(exist_ok=True)
+            hosts.append(({**env, "KYB_INSTANCE_PATH": str(tmp / name)}, _free_port()))
+        procs = [start_server(host_env, host_port, worker_connections=100)
+                 for host_env, host_port in hosts]
+        try:
+            answers = _burst([host_port for _, host_port in hosts], creds, 200)
+        finally:
+            for proc in procs:
+                stop_server(proc)
+        allowed = sum(answers)
+        print(f"two kybgate serve on one database, cap raised to 2,000 TRY: {allowed} of "
+              f"{len(answers)} more allowed (target exactly 100)")
+        failed |= allowed != 100
+    finally:
+        _set_daily_cap(env, creds["merchant_id"], None)
+    if failed:
+        raise SystemExit("exactness benchmark FAILED")
+
+
+# --- (e) -----------------------------------------------------------------------------------
+
+def _hammer(port: int, creds: dict[str, str], stop: threading.Event,
+            answers: list[tuple[float, bool, str]]) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    body = json.dumps(verify_body(creds["token"]))
+    headers = {"Authorization": f"Bearer {creds['bearer']}", "Content-Type": "application/json"}
+    for _ in range(200_000):
+        if stop.is_set():
+            return
+        sent = time.monotonic()
+        try:
+            conn.request("POST", "/api/v1/verify", body=body, headers=headers)
+            resp = conn.getresponse()
+            data = json.loads(resp.read())
+        except (OSError, http.client.HTTPException, ValueError):
+            conn.close()
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            continue
+        if resp.status == 200:
+            answers.append((sent, bool(data["allowed"]), data["reason"]))
+
+
+def part_e(env: dict[str, str], creds: dict[str, str], connections: int) -> None:
+    print(f"== (e) revocation: {connections} connections on one key, revoke mid-load")
+    port = _free_port()
+    proc = start_server(env, port, worker_connections=max(1, connections // 2))
+    stop, answers = threading.Event(), []
+    threads = [threading.Thread(target=_hammer, args=(port, creds, stop, answers))
+               for _ in range(connections)]
+    try:
+        for t in threads:
+            t.start()
+        time.sleep(3.0)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn.request("DELETE", f"/api/v1/keys/{creds['key_id']}",
+                     headers={"Authorization": f"Bearer {creds['bearer']}"})
+        status = conn.getresponse().status
+        returned = time.monotonic()
+        time.sleep(3.0)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(timeout=15)
+        stop_server(proc)
+    before = sum(1 for sent, allowed, _ in answers if sent < returned and allowed)
+    after = [(allowed, reason) for sent, allowed, reason in answers if sent >= returned]
+    wrong = sum(1 for allowed, _ in after if allowed)
+    print(f"revoke answered {status}; allowed before it returned: {before}; requests sent "
+          f"after: {len(after)}, allowed among them: {wrong} (target 0); reasons after: "
+          f"{sorted({reason for _, reason in after})} ({load_average()})")
+    if wrong:
+        raise SystemExit("revocation benchmark FAILED")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--part", choices=["a", "b", "c", "all"], default="all")
+    parser.add_argument("--part", choices=["a", "b", "c", "d", "e", "all"], default="all")
     parser.add_argument("--iterations", type=int, default=100_000)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--crash-after", type=float, default=3.0)
     parser.add_argument("--database-url", help="default: a temporary SQLite file")
-    parser.add_argument("--breakdown", action="store_true",
-                        help="(b) also serve /verify against an echo writer that acknowledges "
-                             "without storing, to separate the round trip from the database")
+    parser.add_argument("--fsync", choices=["off", "batch", "always"],
+                        help="KYB_AUDIT_FSYNC of the served kybgate (default: batch)")
     parser.add_argument("--no-audit-writer", action="store_true",
                         help="(b) serve with a writer thread in each worker instead of the "
                              "host's writer process, for comparison")
+    parser.add_argument("--ceiling", action="store_true",
+                        help="(b) also measure ../shared/prototypes/journal_ceiling_app.py, the "
+                             "issue's yardstick, on this machine")
     args = parser.parse_args()
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, "
           f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
@@ -423,16 +590,21 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="kyb-bench-") as tmp:
         db_url = args.database_url or f"sqlite:///{tmp}/bench.db"
         env = _env(db_url, tmp)
+        if args.fsync:
+            env["KYB_AUDIT_FSYNC"] = args.fsync
         creds = seed(env)
         print(f"database: {db_url.split('@')[-1]}")
         if args.part in {"b", "all"}:
             part_b(env, creds, args.seconds, args.connections, Path(tmp),
                    audit_writer=not args.no_audit_writer)
-            if args.breakdown:
-                part_b(env, creds, args.seconds, args.connections, Path(tmp), echo=True)
-                ipc_floor()
+            if args.ceiling:
+                ceiling(args.seconds, args.connections, Path(tmp))
+        if args.part in {"d", "all"}:
+            part_d(env, creds, Path(tmp))
         if args.part in {"c", "all"}:
             part_c(env, creds, args.crash_after)
+        if args.part in {"e", "all"}:
+            part_e(env, creds, args.connections)
 
 
 if __name__ == "__main__":
