@@ -37,8 +37,11 @@ from dataclasses import dataclass, replace
 from app.audit.batcher import AuditUnavailable, StoredEvent
 from app.audit.trail import EventDraft
 from app.audit.wire import draft_to_wire
+from app.dataplane import nogil
 from app.models.base import sortable_id
 
+# A record is appended under the journal's lock: written without handing the GIL back.
+_write = nogil.write if nogil.AVAILABLE else os.write
 log = logging.getLogger("kybgate.audit.journal")
 
 MAGIC = b"KJ"
@@ -171,7 +174,7 @@ class Journal:
             with self._lock:
                 if self._size + len(record) > self.max_bytes and self._size:
                     self._rotate()
-                written = os.write(self._fd, record)
+                written = _write(self._fd, record)  # keeps the GIL: see app.dataplane.nogil
                 if written != len(record):  # a full disk: never leave half a record behind
                     raise OSError(f"short write ({written} of {len(record)} bytes)")
                 self._size += written

@@ -1,0 +1,76 @@
+"""System calls that return in microseconds, made *without* handing the GIL back (issue #14).
+
+``os.write`` and ``fcntl.fcntl`` release the GIL around their system call, as they should for
+calls that may block. On the data plane they are made while a lock is held (the journal's
+append lock, a running total's slot lock), and getting the GIL back afterwards can take a
+whole switch interval when another thread of the worker runs Python meanwhile. Every thread
+that wants the same lock then waits for that hand-back: under load the threads of a worker
+queue behind one lock and a core stays idle (measured: 43 % of the workers' wall time waiting
+on one merchant's slot lock, `bench/verify.py --part b`).
+
+The functions here call libc through :class:`ctypes.PyDLL`, which keeps the GIL during the
+call, for the two calls that never wait on another party when used as below:
+
+* :func:`write` — ``write(2)`` of one small record to a local file opened ``O_APPEND``: a copy
+  into the page cache;
+* :func:`try_lock` / :func:`unlock` — ``fcntl(F_OFD_SETLK)``, the *non-blocking* form of an
+  open-file-description lock. When another process holds the range, :func:`try_lock` says so
+  at once and the caller waits with ``F_OFD_SETLKW`` through :mod:`fcntl`, which does release
+  the GIL (the holder is another process, and may need a while).
+
+Linux only (OFD locks); :data:`AVAILABLE` is False elsewhere and callers keep the
+:mod:`fcntl` / :mod:`os` calls.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import fcntl
+import os
+
+_OFD_SETLK = getattr(fcntl, "F_OFD_SETLK", None)
+
+try:
+    _libc = ctypes.PyDLL(None, use_errno=True)  # the process's own libc symbols
+    _write = _libc.write
+    _write.argtypes = (ctypes.c_int, ctypes.c_char_p, ctypes.c_size_t)
+    _write.restype = ctypes.c_ssize_t
+    _fcntl = _libc.fcntl
+    _fcntl.argtypes = (ctypes.c_int, ctypes.c_int, ctypes.c_char_p)
+    _fcntl.restype = ctypes.c_int
+    AVAILABLE = _OFD_SETLK is not None
+except (OSError, AttributeError):  # pragma: no cover - not a glibc/musl Linux
+    AVAILABLE = False
+
+_BUSY = frozenset({errno.EAGAIN, errno.EACCES})
+
+
+def write(fd: int, data: bytes) -> int:
+    """``write(2)`` of ``data`` to ``fd`` holding the GIL; the bytes written. Raises
+    ``OSError`` as :func:`os.write` does."""
+    while True:
+        written = _write(fd, data, len(data))
+        if written >= 0:
+            return written
+        code = ctypes.get_errno()
+        if code != errno.EINTR:
+            raise OSError(code, os.strerror(code))
+
+
+def try_lock(fd: int, flock: bytes) -> bool:
+    """``fcntl(fd, F_OFD_SETLK, flock)`` holding the GIL: True if the range is now locked (or
+    unlocked, for an ``F_UNLCK`` flock), False if another open file holds a conflicting lock."""
+    while True:
+        if _fcntl(fd, _OFD_SETLK, flock) == 0:
+            return True
+        code = ctypes.get_errno()
+        if code in _BUSY:
+            return False
+        if code != errno.EINTR:
+            raise OSError(code, os.strerror(code))
+
+
+def unlock(fd: int, flock: bytes) -> None:
+    """Release the range ``flock`` (an ``F_UNLCK`` flock) holding the GIL; never waits."""
+    try_lock(fd, flock)
