@@ -116,3 +116,19 @@ def leased(engine: Engine, total: Total) -> Decimal | None:
     """The total leased by all hosts (reports, tests); None if nothing was leased."""
     with engine.connect() as conn:
         return conn.execute(sa.select(_LEASE.c.leased).where(_where(total))).scalar()
+
+
+def prune(conn: sa.Connection, now: dt.datetime, keep_days: int = 2) -> int:
+    """Delete the leases of periods over for at least ``keep_days`` days (UTC dates: on any
+    calendar a day is over 14 hours after its UTC date ends): daily totals dated before
+    ``now - keep_days`` and monthly totals of months before that date's month. Nothing charges
+    such a total any more; a host giving back a slice of one later updates no row. The settled
+    ``spend_total`` rows stay (they are the record of what was spent). Returns the rows
+    deleted."""
+    cutoff = (now.astimezone(dt.UTC) - dt.timedelta(days=keep_days)).date()
+    day, month = cutoff.isoformat(), cutoff.isoformat()[:7]
+    period = _LEASE.c.period
+    result = conn.execute(_LEASE.delete().where(sa.or_(
+        sa.and_(sa.func.length(period) == 10, period < day),
+        sa.and_(sa.func.length(period) == 7, period < month))))
+    return result.rowcount or 0

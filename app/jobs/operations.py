@@ -5,10 +5,12 @@
 * ``deliver_webhooks`` (every minute, and queued right after a change that produced a
   delivery): the webhook outbox, at least once, with backoff and dead letters;
 * ``deliver_notifications`` (every minute, when ``KYB_SMTP_URL`` is set): the merchant and
-  staff e-mail outbox.
+  staff e-mail outbox;
+* ``prune_spend_leases`` (daily): the cap leases of periods that are over
+  (``app.dataplane.spend_leases.prune``).
 
-Each is safe when two workers run it at once: escalation is idempotent, and both outboxes
-claim their rows before sending.
+Each is safe when two workers run it at once: escalation and pruning are idempotent, and both
+outboxes claim their rows before sending.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from huey import crontab
 from sqlmodel import Session
 
 from app.audit.trail import Actor
+from app.dataplane import spend_leases
 from app.extensions import settings
 from app.jobs.registry import job, periodic_job
 from app.services.alerts import escalate_overdue_alerts
@@ -54,3 +57,9 @@ def deliver_notifications(session: Session, *, now: dt.datetime, actor: Actor) -
     if config.smtp_url:
         deliver_pending(session, mailer=mailer_from_url(config.smtp_url, config.mail_from),
                         actor=actor, now=now)
+
+
+@periodic_job("prune_spend_leases", crontab(minute="41", hour="4"))
+def prune_spend_leases(session: Session, *, now: dt.datetime, actor: Actor) -> None:
+    """Delete the cap leases of periods over for two days (R-E5 totals stay in spend_total)."""
+    spend_leases.prune(session.connection(), now)

@@ -44,7 +44,7 @@ def test_a_change_with_a_webhook_queues_one_delivery_run_that_reaches_the_receiv
 def test_the_periodic_jobs_are_on_the_queue(app):
     names = set(job_queue(app)._registry._registry)
     for name in ("escalate_overdue_alerts", "deliver_webhooks_periodically",
-                 "deliver_notifications", "deliver_webhooks"):
+                 "deliver_notifications", "deliver_webhooks", "prune_spend_leases"):
         assert any(name in known for known in names), (name, names)
 
 

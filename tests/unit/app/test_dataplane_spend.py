@@ -270,3 +270,20 @@ def test_the_hosts_file_is_spend_map_in_the_instance_folder(tmp_path, engine):
 
 def test_no_charges_is_allowed_without_a_total(host):
     assert host.charge([], NOON).allowed
+
+
+def test_leases_of_periods_over_for_two_days_are_pruned_and_the_rest_kept(engine):
+    """The daily job ``prune_spend_leases``: at 2026-11-27 12:00 UTC the cut-off date is
+    2026-11-25, so 11-24 (just over) goes and 11-25 (just under) stays; October goes, November
+    stays. Giving back to a pruned total afterwards updates nothing and fails nothing."""
+    for period in ("2026-11-24", "2026-11-25", "2026-11-27", "2026-10", "2026-11"):
+        assert spend_leases.lease(engine, ("merchant:mer_1", period, "TRY"), 10, 10, 1000,
+                                  NOON).granted == 10
+    with engine.begin() as conn:
+        assert spend_leases.prune(conn, NOON) == 2
+    kept = {period for period in ("2026-11-24", "2026-11-25", "2026-11-27", "2026-10", "2026-11")
+            if spend_leases.leased(engine, ("merchant:mer_1", period, "TRY")) is not None}
+    assert kept == {"2026-11-25", "2026-11-27", "2026-11"}
+    spend_leases.give_back(engine, ("merchant:mer_1", "2026-11-24", "TRY"), 10, NOON)
+    with engine.begin() as conn:
+        assert spend_leases.prune(conn, NOON) == 0  # idempotent
