@@ -111,8 +111,12 @@ def test_demo_timeline_reads_like_a_working_day(app, db_session, db_url):
     result = app.test_cli_runner().invoke(args=["demo"])
     assert result.exit_code == 0, result.output
     events = db_session.exec(select(AuditEvent).order_by(AuditEvent.seq)).all()
+    # An event is dated with the time its work began (taken before the chain lock), so today's
+    # live-time events may reach the chain a few milliseconds out of time order (seen once:
+    # an alert opened 13 ms before its judgement's event). Days, as issue #11 saw, never.
     backwards = [(a.seq, a.action, a.at, b.action, b.at)
-                 for a, b in zip(events, events[1:], strict=False) if b.at < a.at]
+                 for a, b in zip(events, events[1:], strict=False)
+                 if b.at < a.at - dt.timedelta(seconds=2)]
     assert backwards == [], [(b[0], b[1], b[3]) for b in backwards]
     merchants = {m.id: m for m in db_session.exec(select(Merchant)).all()}
     applied = {e.merchant_id: e.at for e in events if e.action == "merchant.applied"}
