@@ -41,3 +41,65 @@ def test_serve_uses_the_masking_logger():
     from app import gunicorn_conf
     assert gunicorn_conf.logger_class == "app.access_log.PanMaskingLogger"
     assert issubclass(PanMaskingLogger, __import__("gunicorn.glogging").glogging.Logger)
+
+
+class _Response:
+    def __init__(self, status, sent, headers=()):
+        self.status, self.sent, self.headers = status, sent, list(headers)
+
+
+def _environ(**extra):
+    environ = {"REQUEST_METHOD": "POST", "RAW_URI": "/api/v1/verify?x=1", "PATH_INFO":
+               "/api/v1/verify", "QUERY_STRING": "x=1", "SERVER_PROTOCOL": "HTTP/1.1",
+               "REMOTE_ADDR": "127.0.0.1"}
+    environ.update(extra)
+    return environ
+
+
+def _gunicorns_line(logger, resp, environ):
+    from gunicorn.glogging import Logger, SafeAtoms
+    atoms = Logger.atoms(logger, resp, [], environ, __import__("datetime").timedelta(0))
+    return logger.cfg.access_log_format % SafeAtoms(atoms)
+
+
+def test_the_combined_line_is_gunicorns_own_byte_for_byte(monkeypatch):
+    """Issue #14: the line is built from its nine fields instead of gunicorn's dictionary of
+    every header and variable; what is written must not change."""
+    from gunicorn.config import Config
+    monkeypatch.setattr("time.strftime", lambda fmt, *a: "[27/Nov/2026:23:30:00 +0000]")
+    logger = PanMaskingLogger(Config())
+    basic = "Basic " + __import__("base64").b64encode(b"cli_42:secret").decode()
+    cases = [
+        (_Response("200 OK", 151), _environ()),
+        (_Response("204 No Content", None), _environ(HTTP_USER_AGENT="wrk", HTTP_REFERER="-")),
+        (_Response(403, 0), _environ(HTTP_USER_AGENT='evil "agent"', HTTP_REFERER='https://a.test/"x"',
+                                     RAW_URI='/p?q="1"')),
+        (_Response("200 OK", 7), _environ(HTTP_AUTHORIZATION=basic)),
+        (_Response("401 Unauthorized", 0), _environ(HTTP_AUTHORIZATION="Basic !!not-base64")),
+        (_Response("200 OK", 3), {k: v for k, v in _environ().items() if k != "REMOTE_ADDR"}),
+    ]
+    for resp, environ in cases:
+        assert logger.combined_line(resp, environ) == _gunicorns_line(logger, resp, environ)
+
+
+def test_the_access_log_writes_the_line_masked_and_a_custom_format_takes_gunicorns_path(
+        tmp_path, monkeypatch):
+    from gunicorn.config import Config
+    monkeypatch.setattr("time.strftime", lambda fmt, *a: "[27/Nov/2026:23:30:00 +0000]")
+    path = tmp_path / "access.log"
+    cfg = Config()
+    cfg.set("accesslog", str(path))
+    logger = PanMaskingLogger(cfg)
+    environ = _environ(RAW_URI="/api/v1/auth/pay/4111111111111111")
+    logger.access(_Response("204 No Content", 0), [], environ,
+                  __import__("datetime").timedelta(0))
+    cfg.set("access_log_format", '%(h)s "%(r)s" %(s)s %(M)s')
+    logger.access(_Response("204 No Content", 0), [], environ,
+                  __import__("datetime").timedelta(milliseconds=5))
+    for handler in logger.access_log.handlers:
+        handler.flush()
+    lines = path.read_text().splitlines()
+    assert lines == [
+        '127.0.0.1 - - [27/Nov/2026:23:30:00 +0000] "POST /api/v1/auth/pay/411111******1111 '
+        'HTTP/1.1" 204 0 "-" "-"',
+        '127.0.0.1 "POST /api/v1/auth/pay/411111******1111 HTTP/1.1" 204 5']
