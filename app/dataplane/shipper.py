@@ -33,7 +33,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
 import sqlalchemy as sa
@@ -45,7 +45,7 @@ from app.audit.anchor import anchor_committed
 from app.audit.batcher import BatchHook, CommitHook, StoredEvent, append_batch
 from app.audit.trail import EventDraft, lock_chain
 from app.audit.wire import ProtocolError, draft_from_wire
-from app.dataplane.journal import SUFFIX, CorruptJournal, file_owner, read_records
+from app.dataplane.journal import SUFFIX, CorruptJournal, Record, file_owner, read_records
 from app.db import utcnow
 from app.models import AuditEvent, AuditJournal
 
@@ -55,6 +55,8 @@ STATUS_FILE = "writer.status"
 MAX_LAG_SECONDS = 5.0
 STATUS_EVERY_SECONDS = 0.5
 _TABLE = AuditJournal.__table__
+_MIN_READ = 64 * 1024  # bytes read from a journal at least, per chunk
+_RECORD_ESTIMATE = 2048  # bytes per record to plan a read for (one event is ~1 KB)
 
 
 @dataclass
@@ -145,23 +147,41 @@ class Shipper:
         for name in names:
             if name in self.stopped or len(batch.items) >= self.max_batch:
                 continue
-            position = self.positions.get(name, 0)
-            path = os.path.join(self.directory, name)
+            records = self._records(os.path.join(self.directory, name),
+                                    self.positions.get(name, 0),
+                                    self.max_batch - len(batch.items))
             try:
-                with open(path, "rb") as fh:
-                    fh.seek(position)
-                    data = fh.read(self.read_bytes)
-            except FileNotFoundError:
-                continue
-            try:
-                for record in read_records(data, position):
+                for record in records:
                     batch.items.append((name, record.end, draft_from_wire(record.wire)))
                     if len(batch.items) >= self.max_batch:
                         break
+            except FileNotFoundError:
+                continue
             except (CorruptJournal, ProtocolError) as exc:
                 self.stopped[name] = str(exc)
                 log.error("audit journal %s stopped: %s", name, exc)
         return batch
+
+    def _records(self, path: str, position: int, wanted: int) -> Iterator[Record]:
+        """The complete records of the journal at ``path`` from ``position`` on, read in
+        chunks sized for ``wanted`` records: reading ``read_bytes`` each round to take a few
+        dozen records cost more than chaining them whenever a backlog was waiting."""
+        size = min(self.read_bytes, max(_MIN_READ, wanted * _RECORD_ESTIMATE))
+        with open(path, "rb") as fh:
+            while True:
+                fh.seek(position)
+                data = fh.read(size)
+                end = position
+                for record in read_records(data, position):
+                    end = record.end
+                    yield record
+                if len(data) < size:
+                    return  # the end of the file (or a torn last record)
+                if end == position:  # one record longer than the chunk
+                    if size >= self.read_bytes:
+                        return
+                    size = min(self.read_bytes, size * 4)
+                position = end
 
     def _commit(self, batch: _Batch) -> int:
         """Chain the batch and move the positions in one transaction; then anchor, monitor."""
