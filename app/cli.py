@@ -232,6 +232,7 @@ def audit_writer(journal_dir: str | None, exit_with_parent: bool) -> None:
         raise click.ClickException(f"audit writer not started: {exc}") from exc
     finally:
         observers.monitor.drain(5.0)
+        observers.figures.drain(5.0)
         observers.blacklist_alerts.drain(5.0)
         if checkpointer is not None:
             checkpointer.stop()
