@@ -53,9 +53,9 @@ def figures_in_batch(policy: Policy) -> Callable[[sa.Connection, Sequence[EventD
     """An audit in-batch hook that adds a batch's allowed verifications to the figures."""
     from app.services.figures import apply_sales
 
-    def settle_figures(conn: sa.Connection, drafts: Sequence[EventDraft]) -> None:
-        now = dt.datetime.now(dt.UTC)
-        for merchant_id, sales in sorted(verification_sales_of(drafts, policy, now).items()):
+    def settle(conn: sa.Connection, merchants: list[tuple[str, list[Sale]]],
+               now: dt.datetime) -> None:
+        for merchant_id, sales in merchants:
             try:
                 # A failure here must not cost the verifications their events (the figures of
                 # that merchant are then short until `figures rebuild`). PostgreSQL needs a
@@ -70,6 +70,23 @@ def figures_in_batch(policy: Policy) -> Callable[[sa.Connection, Sequence[EventD
             except Exception:
                 log.exception("figures of merchant %s not updated; run `kybgate figures "
                               "rebuild --merchant %s`", merchant_id, merchant_id)
+
+    def settle_figures(conn: sa.Connection, drafts: Sequence[EventDraft]) -> None:
+        now = dt.datetime.now(dt.UTC)
+        merchants = sorted(verification_sales_of(drafts, policy, now).items())
+        if len(merchants) > 1 and conn.dialect.name == "postgresql":
+            # One savepoint for the batch's merchants (two round trips per merchant saved, the
+            # audit writer's commit runs many times a second); should one merchant fail, the
+            # whole savepoint is undone and each merchant is settled in a savepoint of its own.
+            try:
+                with conn.begin_nested():
+                    for merchant_id, sales in merchants:
+                        apply_sales(conn, merchant_id=merchant_id, sales=sales, policy=policy,
+                                    now=now)
+                return
+            except Exception:  # noqa: BLE001 - retried merchant by merchant, logged there
+                log.warning("figures of a batch's merchants not updated together; one by one")
+        settle(conn, merchants, now)
     return settle_figures
 
 
