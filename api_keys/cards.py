@@ -199,19 +199,6 @@ def may_hold_pan(text: str) -> bool:
     return len(text) >= SCRUB_MIN_DIGITS and not _too_few_digits(text)
 
 
-def dump_may_hold_pan(dumped: str) -> bool:
-    """False when no string in the JSON text ``dumped`` can hold a card number, so that
-    :func:`scrub_value` of what it encodes would change nothing. An ASCII dump without a
-    backslash holds every string (and key) verbatim, so one shape scan of the whole dump finds
-    any chain of 13 digits a string holds (and some across values, which only costs the walk);
-    a dump with escapes or non-ASCII text answers True (walk it)."""
-    if not may_hold_pan(dumped):
-        return False
-    if "\\" in dumped or not dumped.isascii():
-        return True
-    return _ASCII_CHAIN.search(dumped.encode().translate(_SHAPE)) is not None
-
-
 def scrub_pans(text: str) -> str:
     """``text`` with every card number in it replaced by its first-6/last-4 mask (ASCII
     digits). Cheap when there is nothing to do: under 13 characters or no chain of 13 digits
