@@ -334,6 +334,7 @@ def wait_idle(app: Flask, timeout: float = 5.0) -> None:
     """Let background monitoring finish (tests)."""
     deadline = time.monotonic() + timeout
     runtime(app).monitor.drain(max(0.0, deadline - time.monotonic()))
+    runtime(app).figures.drain(max(0.0, deadline - time.monotonic()))
     runtime(app).blacklist_alerts.drain(max(0.0, deadline - time.monotonic()))
 
 
