@@ -205,9 +205,7 @@ def audit_writer(journal_dir: str | None, exit_with_parent: bool) -> None:
 
     from app.audit.anchor import Anchorer, anchor_key, default_anchor_file
     from app.audit.batcher import WalCheckpointer, sqlite_writer_engine
-    from app.dataplane.runtime import audit_in_batch, runtime
-    from app.dataplane.shipper import Shipper
-    from app.services.assessments import active_policy
+    from app.dataplane.runtime import writer_shipper
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     path = journal_dir or default_journal_dir(settings())
     db = engine()
@@ -220,9 +218,8 @@ def audit_writer(journal_dir: str | None, exit_with_parent: bool) -> None:
         url = db.url.render_as_string(hide_password=False)
         writer = sqlite_writer_engine(url, autocheckpoint=False)
         checkpointer = WalCheckpointer(url).start()
-    observers = runtime(current_app._get_current_object())  # type: ignore[attr-defined]
-    shipper = Shipper(writer, path, in_batch=audit_in_batch(active_policy(
-        settings().policy_path)), after_commit=observers.after_shipping)
+    shipper, observers = writer_shipper(
+        current_app._get_current_object(), writer, path)  # type: ignore[attr-defined]
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: shipper.stop())
     try:
@@ -232,6 +229,7 @@ def audit_writer(journal_dir: str | None, exit_with_parent: bool) -> None:
         raise click.ClickException(f"audit writer not started: {exc}") from exc
     finally:
         observers.monitor.drain(5.0)
+        observers.figures.drain(5.0)
         observers.blacklist_alerts.drain(5.0)
         if checkpointer is not None:
             checkpointer.stop()

@@ -254,6 +254,19 @@ _USAGE_SQL = sa.text("UPDATE api_key SET use_count = use_count + :n, last_used_a
     sa.bindparam("at", type_=ApiKey.__table__.c.last_used_at.type))
 
 
+def writer_shipper(app: Flask, engine: sa.Engine, directory: str, **options: Any
+                   ) -> tuple[Any, KeysRuntime]:
+    """The host's audit writer as ``kybgate audit writer`` runs it (and ``bench/shipper.py``
+    measures it): a :class:`~app.dataplane.shipper.Shipper` of ``directory`` into ``engine``
+    with the in-batch hooks of the active policy and this process's monitors after each
+    commit; returns it and the runtime whose monitors to drain on the way out."""
+    from app.dataplane.shipper import Shipper
+    observers = runtime(app)
+    policy = active_policy(app.extensions["kyb.settings"].policy_path)
+    return Shipper(engine, directory, in_batch=audit_in_batch(policy),
+                   after_commit=observers.after_shipping, **options), observers
+
+
 def audit_in_batch(policy: Any) -> Any:
     """What every audit commit does besides chaining: key usage counters and the merchants'
     running figures (``app.audit.figures``)."""
@@ -321,6 +334,7 @@ def wait_idle(app: Flask, timeout: float = 5.0) -> None:
     """Let background monitoring finish (tests)."""
     deadline = time.monotonic() + timeout
     runtime(app).monitor.drain(max(0.0, deadline - time.monotonic()))
+    runtime(app).figures.drain(max(0.0, deadline - time.monotonic()))
     runtime(app).blacklist_alerts.drain(max(0.0, deadline - time.monotonic()))
 
 

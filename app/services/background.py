@@ -6,6 +6,11 @@ hands the work to a :class:`BackgroundQueue`: items are keyed (a second submissi
 key before it is worked is one item), the thread starts on demand, works everything queued in
 one call of ``work(batch)``, and stops after five idle seconds. ``drain`` waits until all is
 worked (tests, the demo, shutdown).
+
+With ``interval`` the thread pauses that long after each round, so what is submitted meanwhile
+(the audit writer commits a batch every few milliseconds under load) is worked together in the
+next round: work that costs queries per key then runs at most once per key and interval,
+whatever the commit rate. ``drain`` cuts the pause short.
 """
 
 from __future__ import annotations
@@ -22,11 +27,13 @@ class BackgroundQueue:
     """Keyed work items handed to ``work(batch)`` on a thread of their own."""
 
     def __init__(self, name: str, work: Callable[[dict[str, Any]], None],
-                 idle_seconds: float = 5.0) -> None:
+                 idle_seconds: float = 5.0, interval: float = 0.0) -> None:
         self.name, self.work, self.idle_seconds = name, work, idle_seconds
+        self.interval = interval
         self._cond = threading.Condition()
         self._pending: dict[str, Any] = {}
         self._busy = False
+        self._draining = 0
         self._thread: threading.Thread | None = None
 
     def submit(self, items: Mapping[str, Any]) -> None:
@@ -44,7 +51,13 @@ class BackgroundQueue:
     def drain(self, timeout: float = 5.0) -> bool:
         """Wait until everything submitted so far is worked; False on timeout."""
         with self._cond:
-            return self._cond.wait_for(lambda: not self._pending and not self._busy, timeout)
+            self._draining += 1
+            self._cond.notify_all()  # cuts the thread's pause short
+            try:
+                return self._cond.wait_for(lambda: not self._pending and not self._busy,
+                                           timeout)
+            finally:
+                self._draining -= 1
 
     def _run(self) -> None:
         while True:
@@ -61,3 +74,5 @@ class BackgroundQueue:
                 with self._cond:
                     self._busy = False
                     self._cond.notify_all()
+                    if self.interval > 0:  # coalesce: what arrives meanwhile, next round
+                        self._cond.wait_for(lambda: self._draining, timeout=self.interval)

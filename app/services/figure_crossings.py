@@ -195,9 +195,13 @@ class FiguresObserver:
     audit batch added to the figures (the batcher's after-commit hook): the commit itself only
     marks crossings, so a verification never waits for an assessment."""
 
-    def __init__(self, engine: Engine, policy: Policy, app: Any = None) -> None:
+    def __init__(self, engine: Engine, policy: Policy, app: Any = None,
+                 interval: float = 1.0) -> None:
         self.engine, self.policy, self.app = engine, policy, app
-        self._queue = BackgroundQueue("kyb-figures", self._check_all)
+        # At most one round a second: each merchant's check reads its sector's per-day
+        # figures and locks its row, and the audit writer commits many batches a second.
+        # The crossings themselves are marked in the commit, so none is lost meanwhile.
+        self._queue = BackgroundQueue("kyb-figures", self._check_all, interval=interval)
 
     def observe(self, drafts: Sequence[Any], stored: Sequence[Any] | None = None) -> None:
         """Queue the merchants of committed allowed verifications with an amount."""

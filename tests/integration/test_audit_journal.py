@@ -397,3 +397,23 @@ def test_two_workers_decide_running_totals_exactly_and_the_writer_records_them(
                                              SpendTotal.count)))
     assert [(t.subject, t.amount, t.count) for t in totals] == [
         (f"merchant:{merchant_id}", Decimal(50), 5)]
+
+
+def test_the_writer_reads_in_chunks_and_ships_records_longer_than_a_chunk(app, journals,
+                                                                          monkeypatch):
+    import app.dataplane.shipper as shipper_module
+    monkeypatch.setattr(shipper_module, "_MIN_READ", 512)
+    monkeypatch.setattr(shipper_module, "_RECORD_ESTIMATE", 64)
+    journal = Journal(journals, fsync="off")
+    for n in range(30):  # every fifth record is longer than a chunk, others end mid-chunk
+        details = {"channel": "verify", "n": n, "note": "x" * (3000 if n % 5 == 0 else 10)}
+        journal.append(draft(n, request_id=f"r{n:02d}", details=details))
+    with open(journal.path, "ab") as fh:  # and a torn tail after them
+        fh.write(b"KJ\x40\x00\x00\x00")
+    ship = shipper(app, journals, max_batch=4)
+    assert ship_all(ship) == 30 and ship.batches == 8 and not ship.stopped
+    stored = [row.request_id for row in _rows(app, "SELECT request_id FROM audit_event "
+                                                   "ORDER BY seq")]
+    assert stored == [f"r{n:02d}" for n in range(30)]
+    _chain_ok(app, 30)
+    assert ship.positions[os.path.basename(journal.path)] == os.path.getsize(journal.path) - 6
