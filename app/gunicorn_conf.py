@@ -28,17 +28,6 @@ WRITER_START_SECONDS = 60.0  # imports take long on a loaded small box
 logger_class = "app.access_log.PanMaskingLogger"
 
 
-def post_fork(server, worker) -> None:  # noqa: ARG001 - gunicorn's hook signature
-    """Shorten the interpreter's thread switch interval in each worker (5 ms → 0.5 ms).
-
-    A verification holds its merchant's running-total slots (``app.dataplane.spend``) under a
-    lock every process of the host shares; the lock call releases the GIL, and winning it back
-    can take a whole switch interval while other request threads run, during which the other
-    worker's threads wait on the lock (a convoy). A short interval bounds that wait.
-    """
-    sys.setswitchinterval(0.0005)
-
-
 def post_worker_init(worker) -> None:
     """Build the worker's verification runtime (key cache, journal, host totals, policy) now,
     not on its first request: under load that took longer than a gateway's short
