@@ -42,7 +42,7 @@ All time windows are half-open: a key works from ``activates_at`` inclusive unti
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal
 
@@ -265,7 +265,8 @@ def verify(
     refused, charges = _judge_limits(request, record, limits, rates, daily_spent)
     if refused is not None:
         return Decision(False, "limit_exceeded", *ids, limit=refused)
-    dated = tuple(replace(c, key=period_key(c.period, now, zone)) for c in charges)
+    dated = tuple(Charge(c.subject, c.period, c.currency, c.amount, c.limit,
+                         period_key(c.period, now, zone)) for c in charges)
     return Decision(True, "ok", *ids, charges=dated)
 
 

@@ -32,7 +32,7 @@ import threading
 import time
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from app.audit.batcher import AuditUnavailable, StoredEvent
 from app.audit.trail import EventDraft
@@ -170,7 +170,9 @@ class Journal:
                 with self._open_lock:
                     if self._pid != os.getpid():
                         self._open()
-            record = encode_record(draft_to_wire(replace(draft, id=event_id)))
+            wire = draft_to_wire(draft)
+            wire["id"] = event_id  # the draft as it would be with this id
+            record = encode_record(wire)
             with self._lock:
                 if self._size + len(record) > self.max_bytes and self._size:
                     self._rotate()

@@ -18,13 +18,17 @@ from app.db import Money, UTCDateTime, utcnow
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower-case
 
 
+_PAIRS = tuple(a + b for a in _ALPHABET for b in _ALPHABET)  # 10 bits → two characters
+
+
 def _base32(value: int, length: int = 20) -> str:
-    """The low ``length`` × 5 bits of ``value`` in Crockford base32, most significant first."""
-    chars = []
-    for _ in range(length):
-        value, digit = divmod(value, 32)
-        chars.append(_ALPHABET[digit])
-    return "".join(reversed(chars))
+    """The low ``length`` × 5 bits of ``value`` in Crockford base32, most significant first
+    (ten bits at a time: ids are made on every verification)."""
+    pairs, odd = divmod(length, 2)
+    parts = [_PAIRS[(value >> (10 * i)) & 0x3FF] for i in range(pairs - 1, -1, -1)]
+    if odd:
+        return _ALPHABET[(value >> (10 * pairs)) & 0x1F] + "".join(parts)
+    return "".join(parts)
 
 
 def new_id(prefix: str) -> str:

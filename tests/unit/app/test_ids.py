@@ -30,3 +30,18 @@ def test_sortable_ids_in_one_millisecond_still_differ():
 def test_sortable_ids_cover_the_whole_time_range():
     assert sortable_id("evt", now_ms=0).startswith("evt_0000000000")
     assert sortable_id("evt", now_ms=2**50 - 1).startswith("evt_zzzzzzzzzz")
+
+
+def test_base32_is_crockfords_most_significant_digit_first_for_any_length():
+    from app.models.base import _ALPHABET, _base32
+    assert _base32(0) == "0" * 20
+    assert _base32(31, 1) == "z" and _base32(32, 2) == "10" and _base32(1023, 2) == "zz"
+    assert _base32(2**100 - 1) == "z" * 20
+    assert _base32(2**100) == "0" * 20  # only the low length × 5 bits
+    value = 0x0123456789ABCDEF0123456789  # 105 bits: odd and even lengths, with bits to drop
+    for length in (1, 2, 3, 19, 20, 21):
+        expected, rest = [], value
+        for _ in range(length):
+            rest, digit = divmod(rest, 32)
+            expected.append(_ALPHABET[digit])
+        assert _base32(value, length) == "".join(reversed(expected))
