@@ -11,8 +11,8 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import expect
 from babel.dates import format_date
+from playwright.sync_api import expect
 from sqlmodel import select
 
 from app.models import ApiKey, Assessment, Merchant
