@@ -18,6 +18,11 @@ call, for the two calls that never wait on another party when used as below:
   at once and the caller waits with ``F_OFD_SETLKW`` through :mod:`fcntl`, which does release
   the GIL (the holder is another process, and may need a while).
 
+The trade-off: while such a call runs, no other thread of the process runs Python. A write
+into the page cache takes microseconds; under heavy dirty-page pressure the kernel may
+throttle it for milliseconds, and then the worker's other threads wait too (those appending
+would have waited for the journal's lock anyway).
+
 Linux only (OFD locks); :data:`AVAILABLE` is False elsewhere and callers keep the
 :mod:`fcntl` / :mod:`os` calls.
 """
