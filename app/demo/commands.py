@@ -56,7 +56,7 @@ def demo_command(if_empty: bool) -> None:
     alerts = _alert_counts()
     by_tier = ", ".join(f"{n} {t}" for t, n in sorted(tiers.items()))
     click.echo(f"demo loaded: {len(loaded)} merchants ({by_tier}), {entries} sanctions entries, "
-               f"{sum(t.allowed + t.refused for t in sent)} API verifications today "
+               f"{sum(t.allowed + t.refused for t in sent)} API verifications {_since(now)} "
                f"({sum(t.refused for t in sent)} refused) on {len(sent)} live keys")
     click.echo(f"alert queue: {sum(alerts.values())} open alerts from monitoring ("
                + ", ".join(f"{n} {code}" for code, n in sorted(alerts.items())) + ")")
@@ -67,8 +67,17 @@ def demo_command(if_empty: bool) -> None:
                    f"totp secret {account.totp_secret}")
 
 
+def _since(now) -> str:
+    """When the demo's API traffic began, in words: "today", or "since 12:14 UTC yesterday"."""
+    from app.demo.traffic import traffic_start
+    start = traffic_start(now)
+    if start.date() == now.astimezone(start.tzinfo).date():
+        return "today"
+    return f"since {start:%H:%M} UTC yesterday"
+
+
 def _plan_api_traffic(app, session, timeline, loaded, now):
-    """A live key per approved merchant and today's verifications through the real path."""
+    """A live key per approved merchant and the day's verifications through the real path."""
     from app.demo.traffic import DemoTraffic, plan_api_traffic
     traffic = DemoTraffic(app, session)
     plan = [((lambda item=item: item.merchant_id), item.spec.domain, item.spec.ticket,
