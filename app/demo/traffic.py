@@ -99,6 +99,10 @@ def plan_api_traffic(timeline: Timeline, traffic: DemoTraffic,
     rng = random.Random(SEED)  # noqa: S311 - reproducible demo amounts, not secrets
     start = traffic_start(now)
     span = (now - start).total_seconds()
+    # The anomaly story's six calls fall on one UTC day (the monitor counts per day), within
+    # the two hours before ``now`` or since midnight if that is less.
+    story = max(now.astimezone(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0),
+                now - dt.timedelta(hours=2))
     for n, (merchant_id, domain, (low, high), count) in enumerate(merchants):
         servers = f"93.184.216.{16 * (n % 15)}/28"  # live keys refuse reserved ranges
         issued_at = now - dt.timedelta(days=2)
@@ -114,6 +118,7 @@ def plan_api_traffic(timeline: Timeline, traffic: DemoTraffic,
             customer = f"cust-{i}" if n == 0 and i >= count - 6 else None
             if customer:
                 client = f"93.184.216.{16 * (n % 15) + 1}"
+                at = story + (now - story) * (i - count + 7) / 7
             elif i % 29 == 7:
                 client = "93.184.217.23"  # a call from outside the whitelist
             elif i % 31 == 11:
