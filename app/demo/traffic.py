@@ -29,6 +29,7 @@ from app.dataplane.runtime import runtime
 from app.demo.sales import BLOCKED_DEVICE
 from app.demo.timeline import Timeline
 from app.models import Merchant
+from app.services.api_anomalies import day_start
 from app.services.keys import issue_key
 from app.services.verification import VerificationInput
 
@@ -86,8 +87,7 @@ MIN_TRAFFIC_SPAN = dt.timedelta(hours=12)
 def traffic_start(now: dt.datetime) -> dt.datetime:
     """When the demo's API traffic begins: UTC midnight, or ``MIN_TRAFFIC_SPAN`` before
     ``now`` if that is earlier."""
-    midnight = now.astimezone(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    return min(midnight, now - MIN_TRAFFIC_SPAN)
+    return min(day_start(now), now - MIN_TRAFFIC_SPAN)
 
 
 def plan_api_traffic(timeline: Timeline, traffic: DemoTraffic,
@@ -99,10 +99,9 @@ def plan_api_traffic(timeline: Timeline, traffic: DemoTraffic,
     rng = random.Random(SEED)  # noqa: S311 - reproducible demo amounts, not secrets
     start = traffic_start(now)
     span = (now - start).total_seconds()
-    # The anomaly story's six calls fall on one UTC day (the monitor counts per day), within
-    # the two hours before ``now`` or since midnight if that is less.
-    story = max(now.astimezone(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0),
-                now - dt.timedelta(hours=2))
+    # The anomaly story's six calls fall on the monitor's own day (``day_start``), within the
+    # two hours before ``now`` or since that day began if that is less.
+    story = max(day_start(now), now - dt.timedelta(hours=2))
     for n, (merchant_id, domain, (low, high), count) in enumerate(merchants):
         servers = f"93.184.216.{16 * (n % 15)}/28"  # live keys refuse reserved ranges
         issued_at = now - dt.timedelta(days=2)

@@ -53,7 +53,8 @@ class Observation:
     at: dt.datetime
 
 
-def _day(at: dt.datetime) -> dt.datetime:
+def day_start(at: dt.datetime) -> dt.datetime:
+    """The start of ``at``'s UTC day: the day these scenarios count in."""
     return at.astimezone(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
@@ -73,14 +74,14 @@ def _distinct(session: Session, column: sa.ColumnElement, *, merchant_id: str,
 
 def dedupe_key(scenario: str, merchant_id: str, subject: str, at: dt.datetime) -> str:
     """One alert per scenario, merchant, subject and UTC day."""
-    return f"{scenario}:{merchant_id}:{subject}:{_day(at):%Y-%m-%d}"
+    return f"{scenario}:{merchant_id}:{subject}:{day_start(at):%Y-%m-%d}"
 
 
 def _first_call(session: Session, *, scenario: str, observation: Observation,
                 subject: str) -> dt.datetime | None:
     """The day's first verification with ``subject``: the 3-hour clock runs from it (R-C1)."""
     column = AuditEvent.source_ip if scenario == IP_SCENARIO else AuditEvent.customer_ref
-    since = _day(observation.at)
+    since = day_start(observation.at)
     return session.exec(select(sa.func.min(AuditEvent.at)).where(
         AuditEvent.action == VERIFY_ACTION, AuditEvent.merchant_id == observation.merchant_id,
         AuditEvent.at >= since, AuditEvent.at < since + dt.timedelta(days=1),
@@ -110,7 +111,7 @@ def _open(session: Session, *, scenario: str, observation: Observation, subject:
     alert = Alert(merchant_id=observation.merchant_id, scenario=scenario, severity="high",
                   summary=said.text(), summary_wording=said.to_dict(),
                   details={"subject": subject, "count": count, "threshold": threshold,
-                           "day": f"{_day(observation.at):%Y-%m-%d}"},
+                           "day": f"{day_start(observation.at):%Y-%m-%d}"},
                   dedupe_key=key, opened_at=now, occurred_at=occurred,
                   due_at=due_time(occurred, policy))
     session.add(alert)
@@ -146,7 +147,7 @@ def _reached(session: Session, *, observation: Observation, policy: Policy,
                                              dt.datetime | None]]:
     """(observation, scenario, subject, count, threshold, first request) of each threshold
     reached today whose alert is not in ``known`` (which is updated)."""
-    since = _day(observation.at)
+    since = day_start(observation.at)
     checks = (
         (IP_SCENARIO, observation.source_ip, AuditEvent.customer_ref,
          AuditEvent.source_ip == observation.source_ip,
@@ -201,7 +202,7 @@ def reached_many(session: Session, batch: Sequence[Observation], *, policy: Poli
     runs once a second over every subject seen meanwhile). ``known`` is updated the same way."""
     wanted: dict[tuple[str, dt.datetime], tuple[set[str], set[str]]] = {}
     for obs in batch:
-        ips, refs = wanted.setdefault((obs.merchant_id, _day(obs.at)), (set(), set()))
+        ips, refs = wanted.setdefault((obs.merchant_id, day_start(obs.at)), (set(), set()))
         if dedupe_key(IP_SCENARIO, obs.merchant_id, obs.source_ip, obs.at) not in known:
             ips.add(obs.source_ip)
         if dedupe_key(REF_SCENARIO, obs.merchant_id, obs.customer_ref, obs.at) not in known:
@@ -226,7 +227,7 @@ def reached_many(session: Session, batch: Sequence[Observation], *, policy: Poli
             key = dedupe_key(scenario, obs.merchant_id, subject, obs.at)
             if key in known:
                 continue
-            count, first = counts[(scenario, obs.merchant_id, _day(obs.at), subject)]
+            count, first = counts[(scenario, obs.merchant_id, day_start(obs.at), subject)]
             if count >= limit:
                 known.add(key)
                 reached.append((obs, scenario, subject, count, limit, first))
