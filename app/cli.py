@@ -253,8 +253,8 @@ def default_journal_dir(config) -> str:
 @click.option("--worker-connections", default=1000, show_default=True,
               help="Open connections one worker holds at most; others wait for another "
                    "worker. Behind a gateway with few long-lived keep-alive connections, set "
-                   "it to about twice --threads: the connections spread over every worker, and "
-                   "at or below --threads gunicorn keeps no connection alive.")
+                   "it to --threads: the connections spread over every worker, and each keeps its "
+                   "thread between requests (an idle one gives way to a waiting client).")
 @click.option("--upgrade/--no-upgrade", default=True, show_default=True,
               help="Apply database migrations first.")
 @click.option("--audit-writer/--no-audit-writer", default=True, show_default=True,
@@ -289,7 +289,8 @@ def serve(bind: str, workers: int, threads: int, worker_connections: int, upgrad
     gunicorn = shutil.which("gunicorn") or os.path.join(os.path.dirname(sys.executable),
                                                         "gunicorn")
     args = [gunicorn, "--bind", bind, "--workers", str(workers), "--threads", str(threads),
-            "--worker-class", "gthread", "--worker-connections", str(worker_connections),
+            "--worker-class", "app.gunicorn_worker.KeepAliveThreadWorker",
+            "--worker-connections", str(worker_connections),
             "--access-logfile", "-", "--graceful-timeout", "10",
             "--config", "python:app.gunicorn_conf"]
     from gunicorn.config import KNOWN_SETTINGS
