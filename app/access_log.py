@@ -12,11 +12,23 @@ it names, byte for byte as gunicorn writes it, instead of from gunicorn's dictio
 request header, response header and environment variable: that dictionary was 10 % of a
 worker's Python time under verification load (issue #14). A custom ``--access-logformat``
 takes gunicorn's own path.
+
+Request threads do not write that line themselves: they queue it on the process's
+:class:`AccessBuffer`, whose thread writes what has gathered every :data:`FLUSH_SECONDS` in one
+write. Through ``logging`` each line cost a log record, the handler's lock and a write of its
+own: 8 % of a worker's Python time under verification load (issue #14), and a request thread
+that waited for the lock held up every other. The buffer is written when the worker exits
+(``app.gunicorn_conf.worker_exit``); a worker killed with ``SIGKILL`` loses at most its last
+:data:`FLUSH_SECONDS` of access lines (the audit trail, not this log, is the record of each
+verification).
 """
 
 from __future__ import annotations
 
+import collections
 import logging
+import os
+import threading
 import time
 import traceback
 from urllib.parse import unquote, unquote_plus
@@ -48,6 +60,74 @@ class PanMaskingFilter(logging.Filter):
         return True
 
 
+FLUSH_SECONDS = 0.05
+
+
+class AccessBuffer:
+    """Access lines of this process, written in batches by one thread (started by the first
+    line in each process, so a forked worker gets its own)."""
+
+    def __init__(self, log: logging.Logger) -> None:
+        self.log = log
+        self.lines: collections.deque[str] = collections.deque()
+        self._pid: int | None = None
+        self._start_lock = threading.Lock()
+        self._write_lock = threading.Lock()
+
+    def add(self, line: str) -> None:
+        """Queue ``line`` (already masked) for the next batch."""
+        if self._pid != os.getpid():
+            self._start()
+        self.lines.append(line)
+
+    def _start(self) -> None:
+        with self._start_lock:
+            if self._pid == os.getpid():
+                return
+            threading.Thread(target=self._run, name="kyb-access-log", daemon=True).start()
+            self._pid = os.getpid()
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(FLUSH_SECONDS)
+            try:
+                self.flush()
+            except Exception:  # noqa: BLE001, S110 - a log that cannot be written stops nothing
+                pass
+
+    def flush(self) -> None:
+        """Write every queued line: in one write to each stream handler of gunicorn's access
+        format, else as records through each handler (its own level and filters)."""
+        with self._write_lock:  # lines leave in the order they came
+            lines = []
+            while self.lines:
+                lines.append(self.lines.popleft())
+            if not lines:
+                return
+            for handler in self.log.handlers:
+                if _plain_stream(handler):
+                    handler.acquire()
+                    try:
+                        handler.stream.write("\n".join(lines) + "\n")
+                        handler.flush()
+                    finally:
+                        handler.release()
+                    continue
+                for line in lines:
+                    record = self.log.makeRecord(self.log.name, logging.INFO, __file__, 0,
+                                                 line, (), None)
+                    if record.levelno >= handler.level:
+                        handler.handle(record)
+
+
+def _plain_stream(handler: logging.Handler) -> bool:
+    """A stream or file handler that writes the bare message (gunicorn's own access handler)."""
+    formatter = handler.formatter
+    return (isinstance(handler, logging.StreamHandler) and not handler.filters
+            and formatter is not None and formatter._fmt == "%(message)s"  # noqa: SLF001
+            and getattr(handler, "stream", None) is not None)
+
+
 COMBINED = AccessLogFormat.default  # '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s"'
 
 
@@ -68,7 +148,7 @@ class PanMaskingLogger(Logger):
         if not self._enabled():
             return
         try:
-            self.access_log.info(self.combined_line(resp, environ))
+            self.buffer.add(mask_line(self.combined_line(resp, environ)))
         except Exception:  # noqa: BLE001 - as gunicorn: a log line never fails a request
             self.error(traceback.format_exc())
 
@@ -99,8 +179,14 @@ class PanMaskingLogger(Logger):
                 f"\"{_quoted(environ.get('HTTP_REFERER', '-'))}\" "
                 f"\"{_quoted(environ.get('HTTP_USER_AGENT', '-'))}\"")
 
+    def flush_access(self) -> None:
+        """Write the access lines still buffered (a worker on its way out)."""
+        self.buffer.flush()
+
     def setup(self, cfg) -> None:
         super().setup(cfg)
+        if getattr(self, "buffer", None) is None:
+            self.buffer = AccessBuffer(self.access_log)
         for log in (self.access_log, self.error_log):
             if not any(isinstance(f, PanMaskingFilter) for f in log.filters):
                 log.addFilter(PanMaskingFilter())

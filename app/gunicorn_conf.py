@@ -10,7 +10,8 @@ With ``kybgate serve --worker`` (the default) the master supervises one job work
 (``kybgate worker``, see :mod:`app.jobs`) the same way: started with the server, restarted if
 it dies, stopped (gracefully: running jobs finish) with it.
 
-The access and error logs mask card numbers (``logger_class``, see :mod:`app.access_log`).
+The access and error logs mask card numbers (``logger_class``, see :mod:`app.access_log`); a
+worker writes the access lines it still buffers on its way out (``worker_exit``).
 """
 
 from __future__ import annotations
@@ -154,6 +155,13 @@ def _start_job_worker(server) -> None:
     threading.Thread(target=_job_worker.watch, name="kyb-job-worker-watch",
                      daemon=True).start()
     server.log.info("job worker running (pid %s)", _job_worker.process.pid)
+
+
+def worker_exit(server, worker) -> None:  # noqa: ARG001 - gunicorn's hook signature
+    """In the worker on its way out: write the access lines it still buffers."""
+    flush = getattr(worker.log, "flush_access", None)
+    if flush is not None:
+        flush()
 
 
 def child_exit(server, worker) -> None:  # noqa: ARG001 - gunicorn's hook signature
