@@ -151,15 +151,29 @@ def convert(amount: Decimal, currency: str | None, target: str,
     return (amount * rate / target_rate).quantize(Decimal("0.0001"))
 
 
+# (period, zone) -> (first instant, first instant of the next, key) of the last period asked
+# for: every verification names its day and month, and they change twice a month at most.
+_CURRENT: dict[tuple[str, tzinfo], tuple[datetime, datetime, str]] = {}
+
+
 def period_key(period: str, at: datetime, zone: tzinfo = UTC) -> str:
     """The running total an instant belongs to: ``2026-11-22`` (day) or ``2026-11`` (month),
     on the calendar of ``zone`` (the policy's ``limit_timezone``)."""
-    at = at.astimezone(zone)
+    current = _CURRENT.get((period, zone))
+    if current is not None and at.tzinfo is not None and current[0] <= at < current[1]:
+        return current[2]
+    local = at.astimezone(zone)
     if period == "day":
-        return f"{at:%Y-%m-%d}"
-    if period == "month":
-        return f"{at:%Y-%m}"
-    raise ValueError(f"unknown period {period!r}")
+        key, start = f"{local:%Y-%m-%d}", datetime(local.year, local.month, local.day,
+                                                     tzinfo=zone)
+    elif period == "month":
+        key, start = f"{local:%Y-%m}", datetime(local.year, local.month, 1, tzinfo=zone)
+    else:
+        raise ValueError(f"unknown period {period!r}")
+    if at.tzinfo is not None:  # bounds as UTC instants: compared by instant, never by wall
+        _CURRENT[(period, zone)] = (start.astimezone(UTC),
+                                    next_period_start(period, local, zone).astimezone(UTC), key)
+    return key
 
 
 def next_period_start(period: str, at: datetime, zone: tzinfo = UTC) -> datetime:
