@@ -199,6 +199,20 @@ def may_hold_pan(text: str) -> bool:
     return len(text) >= SCRUB_MIN_DIGITS and not _too_few_digits(text)
 
 
+def dump_may_hold_pan(dumped: str) -> bool:
+    """Whether :func:`scrub_value` could mask anything in the value ``dumped`` is the JSON
+    of (``json.dumps`` with ``ensure_ascii``): False when it is too short or has too few digits
+    (:func:`may_hold_pan`), or holds no escape and :func:`scrub_pans` finds no card number in
+    it. Without escapes every string of the value stands in the dump as it is, between
+    quotes, which neither a digit chain nor a hex or IBAN exemption crosses: the one scan of
+    the dump sees what scanning each string would. With an escape (a non-ASCII separator, a
+    tab) only the walk can tell. Numbers a card number could be read into make it True; the
+    walk then leaves them, as always."""
+    if not may_hold_pan(dumped):
+        return False
+    return "\\" in dumped or scrub_pans(dumped) != dumped
+
+
 def scrub_pans(text: str) -> str:
     """``text`` with every card number in it replaced by its first-6/last-4 mask (ASCII
     digits). Cheap when there is nothing to do: under 13 characters or no chain of 13 digits

@@ -4,7 +4,7 @@ Usage: ``python bench/scrub_inprocess.py [--iterations N]``
 
 ``app.audit.trail.event_row`` masks card numbers in every caller-writable text field of an
 event and, when its JSON dump may hold one, in ``details``. This times exactly that work
-(``scrub_pans`` on each text field, ``may_hold_pan`` on the dump, ``scrub_value`` when needed)
+(``scrub_pans`` on each text field, ``dump_may_hold_pan`` on the dump, ``scrub_value`` when needed)
 for four api.verify events: a typical allowed one, a denied one, a customer ref with a date
 and numbers in it, and a customer ref with a card number in it. p50/p99 in µs.
 """
@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from api_keys.cards import may_hold_pan, scrub_pans, scrub_value  # noqa: E402
+from api_keys.cards import dump_may_hold_pan, scrub_pans, scrub_value  # noqa: E402
 from app.audit.trail import _TEXT_FIELDS, EventDraft  # noqa: E402
 
 NOW = dt.datetime(2026, 11, 27, tzinfo=dt.UTC)
@@ -47,7 +47,7 @@ def scrub(draft: EventDraft, dumped: str) -> None:
         value = getattr(draft, name)
         if value is not None:
             scrub_pans(value)
-    if may_hold_pan(dumped):
+    if dump_may_hold_pan(dumped):
         scrub_value(draft.details)
 
 

@@ -21,7 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from api_keys.cards import may_hold_pan, scrub_pans, scrub_value
+from api_keys.cards import dump_may_hold_pan, scrub_pans, scrub_value
 from app.audit.chain import GENESIS_HASH, HASHED_FIELDS, ChainReport, event_hash, verify_chain
 from app.db import utcnow
 from app.models import AuditEvent
@@ -133,7 +133,7 @@ def event_row(draft: EventDraft, seq: int, prev_hash: str,
                   at=(draft.at or default_at or utcnow()).astimezone(dt.UTC))
     dumped = json.dumps(values["details"] or {}, default=str)
     values["details"] = json.loads(dumped)
-    if may_hold_pan(dumped):  # one test on the whole dump; the walk only when it may
+    if dump_may_hold_pan(dumped):  # one scan of the whole dump; the walk only when it may
         values["details"] = scrub_value(values["details"])
     values["hash"] = event_hash(values)
     return values

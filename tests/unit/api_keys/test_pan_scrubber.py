@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import string
 import timeit
@@ -181,3 +182,42 @@ def test_nothing_to_do_is_cheap():
                  "customer reference 2026-11-27 order 12345"]:
         per_call = min(timeit.repeat(lambda t=text: scrub_pans(t), number=2000, repeat=5)) / 2000
         assert per_call < 20e-6, (text, per_call)
+
+
+# --- dump_may_hold_pan: the audit writer's one scan of an event's details (issue #14) -------
+
+from api_keys.cards import dump_may_hold_pan  # noqa: E402
+
+DETAILS_WITH_PANS = [
+    {"note": "card 4111 1111 1111 1111"},
+    {"nested": {"list": ["x", "5555-5555-5555-4444"]}},
+    {"4111111111111111": "as a key"},
+    {"nbsp": "4111\u00a01111\u00a01111\u00a01111"},  # escaped in the dump: only the walk sees it
+    {"tabbed": "4111\t1111\t1111\t1111"},
+    {"quoted": 'he said "4111111111111111"'},
+    {"ref": "order-378282246310005-x"},
+]
+DETAILS_WITHOUT = [
+    {"channel": "verify", "charges": [{"window": "day", "spent": "123456789.5000",
+                                       "leased": "987654321.0000"}]},
+    {"digest": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"},
+    {"iban": "TR33 0006 1005 1978 6457 8413 26"},
+    {"ids": ["0123456789012", "12"], "when": "2026-11-28T02:30:00.123456Z"},
+    {"amount": 4111111111111111},  # a number: the walk leaves numbers as they are
+    {},
+]
+
+
+def test_the_dump_scan_never_skips_details_the_walk_would_mask():
+    for details in DETAILS_WITH_PANS:
+        dumped = json.dumps(details)
+        assert scrub_value(details) != details, details
+        assert dump_may_hold_pan(dumped), details
+
+
+def test_details_without_card_numbers_skip_the_walk_and_the_walk_agrees():
+    for details in DETAILS_WITHOUT:
+        assert scrub_value(details) == details, details
+    skipped = [d for d in DETAILS_WITHOUT if not dump_may_hold_pan(json.dumps(d))]
+    assert len(skipped) == len(DETAILS_WITHOUT) - 1  # all but the bare number
+    assert dump_may_hold_pan(json.dumps({"amount": 4111111111111111}))
