@@ -70,6 +70,9 @@ class Settings:
     # server, CLI, tests): a writer thread in each process commits them before the answer.
     audit_journal_dir: str | None = None
     audit_fsync: str = "batch"  # KYB_AUDIT_FSYNC: off | batch | always (app.dataplane.journal)
+    # KYB_AUDIT_MAX_LAG: the shipping lag past which verifications wait for the audit writer
+    # (app.dataplane.pacing); 0 turns the pacing off.
+    audit_max_lag: float = 1.0
     audit_anchor_file: str | None = None  # default: <instance>/audit-anchors.jsonl
     audit_anchor_seconds: int = 60
     mail_from: str = "kybgate@localhost"
@@ -99,6 +102,7 @@ class Settings:
         if (env.get("KYB_AUDIT_FSYNC") or "batch").strip().lower() not in {"off", "batch",
                                                                              "always"}:
             raise ConfigError("KYB_AUDIT_FSYNC must be off, batch or always")
+        max_lag = _seconds(env.get("KYB_AUDIT_MAX_LAG"), 1.0, "KYB_AUDIT_MAX_LAG")
         peppers, current = parse_peppers(pepper_spec or DEV_PEPPER)
         if data_keys:
             try:  # a malformed spec stops the start, not the first write of a person
@@ -132,6 +136,7 @@ class Settings:
             smtp_url=env.get("KYB_SMTP_URL") or None,
             audit_journal_dir=env.get("KYB_AUDIT_JOURNAL_DIR") or None,
             audit_fsync=(env.get("KYB_AUDIT_FSYNC") or "batch").strip().lower(),
+            audit_max_lag=max_lag,
             audit_anchor_file=env.get("KYB_AUDIT_ANCHOR_FILE") or None,
             audit_anchor_seconds=int(env.get("KYB_AUDIT_ANCHOR_SECONDS", "60")),
             mail_from=env.get("KYB_MAIL_FROM", "kybgate@localhost"),
@@ -182,3 +187,16 @@ def parse_peppers(spec: str) -> tuple[dict[int, bytes], int]:
 def random_secret() -> str:
     """A fresh secret suitable for ``KYB_SECRET_KEY`` or ``KYB_TOKEN_PEPPER``."""
     return secrets.token_urlsafe(48)
+
+
+def _seconds(raw: str | None, default: float, name: str) -> float:
+    """A non-negative number of seconds from the environment (``default`` when unset)."""
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds, not {raw!r}") from None
+    if not 0 <= value < 3600:  # also refuses nan and inf
+        raise ConfigError(f"{name} must be between 0 and 3600 seconds, not {raw!r}")
+    return value

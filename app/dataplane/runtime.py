@@ -38,6 +38,7 @@ from app.audit.figures import both, figures_in_batch
 from app.dataplane.generation import FILE_NAME as GENERATION_FILE
 from app.dataplane.generation import GenerationWatch, HostGeneration
 from app.dataplane.journal import Journal
+from app.dataplane.pacing import Pacing, WriterClock
 from app.dataplane.spend import HostSpend, host_spend
 from app.db import utcnow
 from app.models import ApiKey
@@ -82,9 +83,12 @@ class KeysRuntime:
             reader, recheck_seconds=5.0 if self.redis_url else 1.0)
         self.batcher: AuditBatcher | Journal
         self.journalled = bool(settings.audit_journal_dir)
+        self.pacing: Pacing | None = None
         if self.journalled:  # ``kybgate serve``: the host's audit writer ships the journals
-            # and runs the monitors after its commits (``app.dataplane.shipper``)
+            # and runs the monitors after its commits (``app.dataplane.shipper``); requests
+            # wait while it lags more than KYB_AUDIT_MAX_LAG allows (``app.dataplane.pacing``)
             self.batcher = Journal(settings.audit_journal_dir, fsync=settings.audit_fsync)
+            self.pacing = Pacing(WriterClock(settings.audit_journal_dir), settings.audit_max_lag)
         else:  # a writer thread in this process (development server, tests, CLI)
             self.batcher = AuditBatcher(writer, in_batch=audit_in_batch(policy),
                                         after_commit=self._after_audit_commit)
@@ -101,7 +105,7 @@ class KeysRuntime:
             accept_live_keys=str(accept_live).strip().lower() in {"1", "true", "yes", "on"},
             policy=policy, blacklist=self.blacklist,
             on_blacklisted=None if self.journalled else self._on_blacklisted,
-            watch=GenerationWatch(self.generation), spend=self.spend)
+            watch=GenerationWatch(self.generation), spend=self.spend, pacing=self.pacing)
         self._held: list[tuple[Any, Any]] | None = None
         self._redis: Any = None
         self._listener_pid: int | None = None
@@ -261,7 +265,11 @@ def writer_shipper(app: Flask, engine: sa.Engine, directory: str, **options: Any
     with the in-batch hooks of the active policy and this process's monitors after each
     commit; returns it and the runtime whose monitors to drain on the way out."""
     from app.dataplane.shipper import Shipper
+    from app.jobs.monitoring import queue_scenarios
     observers = runtime(app)
+    # The scenarios over verification traffic cost seconds for a busy merchant: the job
+    # worker judges them, never this process's interpreter (app.jobs.monitoring).
+    observers.monitor.run_scenarios = queue_scenarios(app)
     policy = active_policy(app.extensions["kyb.settings"].policy_path)
     return Shipper(engine, directory, in_batch=audit_in_batch(policy),
                    after_commit=observers.after_shipping, **options), observers
@@ -345,6 +353,8 @@ def close(app: Flask) -> None:
         state[1].stop.set()
         if isinstance(state[1].batcher, Journal):
             state[1].batcher.close()
+        if state[1].pacing is not None:
+            state[1].pacing.clock.close()
         for engine in state[1].engines:
             engine.dispose()
         state[1].generation.close()

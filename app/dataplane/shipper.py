@@ -21,7 +21,11 @@ worker answering requests.
   the oldest event shipped in the round, stopped journals. ``GET /readyz`` reads it.
 
 Bound: an event is in the database within ``poll_seconds`` (100 ms) plus one commit of the
-journal's backlog; ``/readyz`` turns unavailable when the lag passes :data:`MAX_LAG_SECONDS`.
+journal's backlog. Every round publishes how long the oldest waiting event has waited
+(``writer.clock``); when that passes ``KYB_AUDIT_MAX_LAG`` (1 s) the workers slow their
+answers until the writer keeps up (``app.dataplane.pacing``), so the lag stays near the bound
+under any load. ``/readyz`` turns unavailable when the lag passes
+:data:`MAX_LAG_SECONDS`.
 Why 100 ms and not less: every round costs the same few milliseconds of CPU whatever it holds
 (a transaction, the positions, the spend totals, each merchant's figures, the anchor, the
 monitors' hand-over), and the CPU the writer takes is taken from the workers on the same host.
@@ -52,6 +56,7 @@ from app.audit.batcher import BatchHook, CommitHook, StoredEvent, append_batch
 from app.audit.trail import EventDraft, lock_chain
 from app.audit.wire import ProtocolError, draft_from_wire
 from app.dataplane.journal import SUFFIX, CorruptJournal, Record, file_owner, read_records
+from app.dataplane.pacing import WriterClock
 from app.db import utcnow
 from app.models import AuditEvent, AuditJournal
 
@@ -103,6 +108,7 @@ class Shipper:
         self._status_at = 0.0
         self._stop = threading.Event()
         os.makedirs(directory, mode=0o700, exist_ok=True)
+        self.clock = WriterClock(directory)  # the workers pace themselves on it
 
     # --- one round -------------------------------------------------------------------------
 
@@ -111,6 +117,7 @@ class Shipper:
         names = self._journals()
         self._load_positions([n for n in names if n not in self.positions])
         batch = self._take(names)
+        self.clock.publish(self._waiting_for(batch))
         shipped = 0
         if not batch.items:
             self.lag_seconds = 0.0  # nothing complete waits: no lag, whatever the last was
@@ -131,6 +138,13 @@ class Shipper:
         for name, why in self.stopped.items():
             log.error("audit journal %s stopped: %s", name, why)
         return shipped
+
+    @staticmethod
+    def _waiting_for(batch: _Batch) -> float:
+        """How long the oldest event taken this round has waited (0 if none waits)."""
+        oldest = min((draft.at for _, _, draft in batch.items if draft.at is not None),
+                     default=None)
+        return max(0.0, (utcnow() - oldest).total_seconds()) if oldest is not None else 0.0
 
     def _journals(self) -> list[str]:
         try:

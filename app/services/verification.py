@@ -43,6 +43,7 @@ from app.audit.batcher import EventSink, StoredEvent
 from app.audit.spend import charges_to_details
 from app.audit.trail import Actor, EventDraft
 from app.dataplane.generation import GenerationWatch
+from app.dataplane.pacing import Pacing
 from app.dataplane.spend import HostSpend, SpendResult
 from app.models import ApiKey, Assessment, Merchant, MerchantStatus
 from app.models import Decision as DecisionRow
@@ -191,8 +192,9 @@ class Verifier:
                  blacklist: BlacklistSnapshots | None = None,
                  on_blacklisted: Callable[[list[EventDraft]], object] | None = None,
                  watch: GenerationWatch | None = None,
-                 spend: HostSpend | None = None) -> None:
+                 spend: HostSpend | None = None, pacing: Pacing | None = None) -> None:
         self.engine = engine
+        self.pacing = pacing  # journalled: wait while the audit writer lags (dataplane.pacing)
         self.spend = spend  # the host's running totals; without it no charge is allowed
         self.watch = watch  # the host's key generation: revocation at once
         self.blacklist = blacklist
@@ -251,7 +253,10 @@ class Verifier:
 
         An allowed decision's charges (daily and monthly limits) are taken exactly from the
         host's totals (``app.dataplane.spend``); if one has no room left, the event and the
-        answer are ``limit_exceeded`` with the limit named."""
+        answer are ``limit_exceeded`` with the limit named. With journals a verification
+        first waits while the host's audit writer lags (``app.dataplane.pacing``)."""
+        if self.pacing is not None:
+            self.pacing.wait()
         decision = self.decide(request, now)
         charged: SpendResult | None = None
         if decision.allowed and decision.charges:

@@ -417,3 +417,44 @@ def test_the_writer_reads_in_chunks_and_ships_records_longer_than_a_chunk(app, j
     assert stored == [f"r{n:02d}" for n in range(30)]
     _chain_ok(app, 30)
     assert ship.positions[os.path.basename(journal.path)] == os.path.getsize(journal.path) - 6
+
+
+def test_the_writer_publishes_its_lag_and_a_journalled_verifier_waits_on_it(
+        app, settings, api, db_session, journals, monkeypatch):
+    """Pacing (app.dataplane.pacing): each round publishes how long its oldest event waited;
+    a worker's verification sleeps while that passes KYB_AUDIT_MAX_LAG."""
+    import app.dataplane.pacing as pacing_module
+    from app import create_app
+    from app.db import utcnow
+    from tests.conftest import ApiClient
+    worker = create_app({"TESTING": True}, settings=settings.replace(audit_journal_dir=journals))
+    try:
+        pacing = runtime(worker).pacing
+        assert pacing is not None and pacing.max_lag == 1.0
+        journal = Journal(journals)
+        journal.append(draft(1, at=utcnow() - dt.timedelta(seconds=3)))
+        ship = shipper(app, journals)
+        ship.ship_once()
+        published_at, lag = ship.clock.read()
+        assert lag == pytest.approx(3.0, abs=0.5) and abs(time.time() - published_at) < 2
+        assert runtime(worker).verifier.pacing is pacing
+        slept = []  # the waits the verifications asked for (not slept: the test's time)
+        monkeypatch.setattr(pacing, "wait", lambda: slept.append(pacing.delay()))
+        merchant_id = approved_merchant(api, db_session)
+        key = issue(api, merchant_id)
+        worker_api = ApiClient(worker.test_client(), api.token, api.client_id,
+                               api.client_secret)
+        assert verify(worker_api, key["token"], amount="10.00", currency="TRY")["allowed"]
+        assert slept and slept[0] == pytest.approx((lag - 1.0) * pacing_module.GAIN, rel=0.3)
+        ship.ship_once()  # caught up: the oldest waiting is the one just answered
+        slept.clear()
+        ship_all(ship)
+        ship.ship_once()
+        assert ship.clock.read()[1] == 0.0
+        assert verify(worker_api, key["token"], amount="10.00", currency="TRY")["allowed"]
+        assert slept == [0.0]
+        journal.close()
+    finally:
+        runtime(worker).batcher.close()
+        runtime(worker).stop.set()
+        worker.extensions["kyb.engine"].dispose()
