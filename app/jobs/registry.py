@@ -15,7 +15,7 @@ from typing import Any
 # Modules that declare jobs; imported before a queue is built. Add yours here.
 JOB_MODULES: tuple[str, ...] = ("app.jobs.assessments", "app.jobs.operations",
                                "app.jobs.blacklist", "app.jobs.screening",
-                               "app.jobs.retention")
+                               "app.jobs.retention", "app.jobs.monitoring")
 
 
 @dataclass(frozen=True)

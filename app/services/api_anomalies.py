@@ -14,7 +14,8 @@ background thread after each audit batch commits, so monitoring never delays an 
 
 The same thread feeds allowed verifications that carry an amount to the POS scenarios
 (``app/services/verification_monitoring.py``), at most once per merchant per
-``[monitoring] verification_eval_interval_seconds`` (a merchant seen meanwhile waits its turn).
+``[monitoring] verification_eval_interval_seconds`` (a merchant seen meanwhile waits its turn);
+in the host's audit writer it queues them as jobs instead (``app.jobs.monitoring``).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import datetime as dt
 import logging
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -257,8 +258,13 @@ class AnomalyMonitor:
     """Runs :func:`detect_api_anomalies` on a background thread for committed batches."""
 
     def __init__(self, engine: Engine, policy: Policy | None = None,
-                 interval: float = 1.0, writer: Engine | None = None) -> None:
+                 interval: float = 1.0, writer: Engine | None = None,
+                 run_scenarios: Callable[[list[str]], None] | None = None) -> None:
         self.engine = engine  # counts (reads)
+        # The merchants whose verification scenarios are due: judged here on the monitor's
+        # thread, or handed to ``run_scenarios`` (the audit writer queues jobs, see
+        # ``app.jobs.monitoring``)
+        self.run_scenarios = run_scenarios
         self.writer = writer or engine  # opening alerts
         self.policy = policy or load_policy()
         self.interval = interval  # at most one round of queries per interval
@@ -342,6 +348,10 @@ class AnomalyMonitor:
 
     def _check_scenarios(self, merchants: list[str]) -> None:
         from app.services.verification_monitoring import evaluate_verifications
+
+        if self.run_scenarios is not None:
+            self.run_scenarios(merchants)
+            return
 
         now = dt.datetime.now(dt.UTC)
         for merchant_id in merchants:

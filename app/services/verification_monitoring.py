@@ -6,9 +6,11 @@ Verifications are a stream of their own, never mixed with the merchant's transac
 verification and the transaction it precedes are the same payment, so mixing them would count
 one card use twice. Their hits open alerts keyed ``<merchant>:verify:<hit key>`` and their
 verdicts are stored under stream ``verifications``. The card is known only masked (first six,
-last four), which stands in for the fingerprint. Runs off the request path: the audit writer's
-after-commit observer (``app/services/api_anomalies.py``) calls :func:`evaluate_verifications`
-at most once per merchant per ``verification_eval_interval_seconds``.
+last four), which stands in for the fingerprint. Runs off the request path: the
+after-commit observer of the audit trail (``app/services/api_anomalies.py``) calls
+:func:`evaluate_verifications` at most once per merchant per
+``verification_eval_interval_seconds``; the host's audit writer queues the job
+``evaluate_verification_scenarios`` instead (``app/jobs/monitoring.py``).
 """
 
 from __future__ import annotations

@@ -232,3 +232,28 @@ def test_verification_scenarios_are_throttled_per_merchant(app, api, db_session)
     due = monitor._scenario_due[merchant]
     assert due >= monitor._scenario_last[merchant] + monitor.scenario_interval - 0.001
     assert merchant not in monitor._due()
+
+
+def test_in_the_audit_writer_the_scenarios_are_a_job_of_the_job_worker(app, api, db_session,
+                                                                      tmp_path):
+    """Issue #14: an evaluation costs ~30 µs per verification of the trailing days, seconds
+    for a busy merchant; the host's audit writer queues ``evaluate_verification_scenarios``
+    (``app.jobs.monitoring``) instead of holding its own interpreter that long."""
+    from app.dataplane.runtime import runtime, writer_shipper
+    from app.jobs import run_queued_jobs
+
+    merchant = approved_merchant(api, db_session)
+    key = issue(api, merchant)
+    shipper, observers = writer_shipper(app, app.extensions["kyb.engine"], str(tmp_path))
+    assert observers is runtime(app) and observers.monitor.run_scenarios is not None
+    for n in range(5):
+        verify(api, key["token"], amount="120.00", currency="TRY", operation="sale",
+               card_number="4111111111111111", customer_ref=f"v-{n}")
+    wait_idle(app)
+    assert not scenario_alerts(db_session, merchant, "card_velocity")  # queued, not judged
+    assert "evaluate_verification_scenarios" in run_queued_jobs(app)
+    [alert] = scenario_alerts(db_session, merchant, "card_velocity")
+    assert alert.details["stream"] == "verifications"
+    stored = {r.scenario: r.status for r in detached(db_session, select(ScenarioResult).where(
+        ScenarioResult.merchant_id == merchant, ScenarioResult.stream == "verifications"))}
+    assert stored["card_velocity"] == "hit" and stored["bot_intervals"] == "insufficient_data"
