@@ -87,13 +87,16 @@ def recent_days(transactions: Iterable[MonitoredTransaction], now: datetime,
     midnight) still counts towards its own day and the same day always gives the same key."""
     tz = zone(policy)
     today = local_day(now, policy)
-    # In UTC, as the transactions are: comparing across zones asks the zone at every step.
-    start = datetime.combine(today - timedelta(days=1), datetime.min.time(), tz).astimezone(UTC)
+    yesterday = today - timedelta(days=1)
+    # In UTC, as the transactions are: comparing across zones asks the zone at every step, and
+    # so did naming each transaction's local day (a busy merchant's two days are 10^5 of them).
+    start = datetime.combine(yesterday, datetime.min.time(), tz).astimezone(UTC)
+    today_start = datetime.combine(today, datetime.min.time(), tz).astimezone(UTC)
     by_day: dict[date, list[MonitoredTransaction]] = {}
     # Filter before sorting: a month of history is judged at every upload, these two days only.
     for t in sorted((t for t in transactions if start <= t.occurred_at <= now),
                     key=lambda t: t.occurred_at):
-        by_day.setdefault(local_day(t.occurred_at, policy), []).append(t)
+        by_day.setdefault(today if t.occurred_at >= today_start else yesterday, []).append(t)
     return by_day
 
 
