@@ -9,13 +9,16 @@ every worker) it closes the connection after every answer, so each request paid 
 connection of its own.
 
 This worker keeps the thread on the connection instead, when ``--worker-connections`` is at
-most ``--threads`` (so no connection ever waits for a thread): after an answer with
-keep-alive, the thread waits on the socket for the next request and serves it directly. An
-idle connection still gives way:
+most ``--threads`` (so no connection ever waits for a thread): after an answer with keep-alive
+the thread waits on the socket for the next request and serves it directly. A connection still
+gives way, so that kept-alive connections never lock a new client out:
 
-* after ``--keepalive`` seconds without a request (gunicorn's own keep-alive timeout);
-* when the worker is full and a new client waits at the listening socket (checked every
-  :data:`IDLE_CHECK_SECONDS`), so idle keep-alive connections never lock new clients out;
+* a busy one: while the worker is full and a new client waits at the listening socket, the
+  next answer says ``Connection: close`` (looked at most every :data:`WAITING_CHECK_SECONDS`)
+  and its client reconnects behind the one that waited;
+* an idle one: after ``--keepalive`` seconds without a request (gunicorn's own keep-alive
+  timeout), or as soon as the worker is full and a new client waits (looked every
+  :data:`IDLE_CHECK_SECONDS`);
 * when the worker stops: it then waits at most gunicorn's linger for a request already on
   its way and answers that one with ``Connection: close``, as gthread does.
 
@@ -31,6 +34,7 @@ from typing import Any
 from gunicorn.workers import gthread
 
 IDLE_CHECK_SECONDS = 0.1  # how often an idle kept-alive connection looks for waiting clients
+WAITING_CHECK_SECONDS = 0.005  # how often a full worker looks at its listening sockets
 _READABLE = select.POLLIN | select.POLLPRI | select.POLLHUP | select.POLLERR
 
 
@@ -41,10 +45,20 @@ class KeepAliveThreadWorker(gthread.ThreadWorker):
         super().__init__(*args, **kwargs)
         self.owns_connections = bool(self.cfg.keepalive) and (
             self.cfg.worker_connections <= self.cfg.threads)
-        if self.owns_connections:
-            # gthread answers "Connection: close" once it holds ``max_keepalived`` idle
-            # connections on its poller; here none ever waits there.
-            self.max_keepalived = self.cfg.worker_connections
+        self._waiting = (float("-inf"), False)  # (when the listeners were looked at, a client?)
+
+    @property
+    def max_keepalived(self) -> int:
+        """gthread answers ``Connection: close`` once it holds this many idle connections on
+        its poller. Here none waits there: an answer closes only to make room for a client
+        waiting at a full worker."""
+        if not getattr(self, "owns_connections", False):
+            return self._max_keepalived
+        return 0 if self.client_waiting(WAITING_CHECK_SECONDS) else self.worker_connections
+
+    @max_keepalived.setter
+    def max_keepalived(self, value: int) -> None:
+        self._max_keepalived = value  # gthread's own: worker_connections - threads
 
     @classmethod
     def check_config(cls, cfg: Any, log: Any) -> None:
@@ -75,17 +89,23 @@ class KeepAliveThreadWorker(gthread.ThreadWorker):
                 deadline = min(deadline, now + gthread.STOP_KEEPALIVE_LINGER)
             if now >= deadline:
                 return False
-            wait = min(deadline - now, IDLE_CHECK_SECONDS)
-            if poller.poll(wait * 1000.0):
+            if poller.poll(min(deadline - now, IDLE_CHECK_SECONDS) * 1000.0):
                 return True
             if self.client_waiting():
-                return False
+                return False  # idle while a client waits: make room
 
-    def client_waiting(self) -> bool:
-        """Whether this worker is full while a new client waits to be accepted."""
+    def client_waiting(self, within: float = 0.0) -> bool:
+        """Whether this worker is full while a new client waits to be accepted (an answer
+        looked up at most ``within`` seconds ago will do)."""
         if self.nr_conns < self.worker_connections:
             return False
-        waiting = select.poll()
+        now = time.monotonic()
+        checked_at, waiting = self._waiting
+        if now - checked_at < within:
+            return waiting
+        listeners = select.poll()
         for listener in self.sockets:
-            waiting.register(listener, select.POLLIN)
-        return bool(waiting.poll(0))
+            listeners.register(listener, select.POLLIN)
+        waiting = bool(listeners.poll(0))
+        self._waiting = (now, waiting)
+        return waiting

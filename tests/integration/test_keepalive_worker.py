@@ -134,6 +134,45 @@ def test_an_idle_connection_gives_way_to_a_waiting_client(tmp_path):
         idle.close()
 
 
+def test_a_busy_connection_gives_way_to_a_waiting_client_at_its_next_answer(tmp_path):
+    """A client that never pauses (a payment backend's pooled connection under load) must not
+    lock a new client out either: its next answer says "Connection: close", it reconnects
+    behind the waiting client, and no request of either fails."""
+    import threading
+    with _server(tmp_path, threads=1, connections=1, keepalive=30) as (port, _):
+        stop, answered, closes, errors = threading.Event(), [], [], []
+
+        def busy() -> None:
+            sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+            while not stop.is_set():
+                try:
+                    answer = _ask(sock, "busy")
+                except OSError as exc:
+                    errors.append(exc)
+                    return
+                answered.append(answer)
+                if b"connection: close" in answer.lower():
+                    closes.append(answer)
+                    sock.close()
+                    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+            sock.close()
+
+        thread = threading.Thread(target=busy)
+        thread.start()
+        try:
+            while len(answered) < 20:
+                time.sleep(0.01)
+            started = time.monotonic()
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as waiting:
+                assert _ask(waiting, "waiting").startswith(b"HTTP/1.1 200")
+            assert time.monotonic() - started < 3.0
+        finally:
+            stop.set()
+            thread.join(timeout=10)
+        assert closes and not errors
+        assert all(a.startswith(b"HTTP/1.1 200") for a in answered)
+
+
 def test_a_stopping_worker_closes_idle_connections_at_once(tmp_path):
     with _server(tmp_path, threads=2, connections=2, keepalive=30) as (port, proc):
         with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
