@@ -8,7 +8,11 @@ Usage: ``python bench/verify.py [--part a|b|c|e|all] [--seconds 10] [--connectio
     POST body). Throughput of ``POST /api/v1/verify`` (durable audit, caps in force, an amount
     on every request) as a ratio of a *plain Flask POST endpoint* (``bench/plain_app.py``, a
     separate tiny app) served by gunicorn with the same settings, alternated in the same run;
-    kybgate's own ``POST /api/v1/bench/bare`` (``KYB_BENCH_ENDPOINTS=1``) is shown beside them.
+    kybgate's own ``POST /api/v1/bench/bare`` (``KYB_BENCH_ENDPOINTS=1``) is shown beside them,
+    and ``plain*``: the same plain app on ``kybgate serve``'s own worker class
+    (``app.gunicorn_worker``, which keeps connections alive where gthread cannot), so the run
+    also gives verify against a plain endpoint on one and the same server. The audit writer's
+    shipping lag (logged over 1 s) is printed: past ``KYB_AUDIT_MAX_LAG`` the workers pace.
     Target (issue #14): ratio ≥ 0.8, verify p99 ≤ 2× the plain p99. The load average is printed
     beside the figures (the machine is shared). ``--ceiling`` also measures
     ``../shared/prototypes/journal_ceiling_app.py`` (the issue's yardstick) the same way.
@@ -179,15 +183,22 @@ def start_server(env: dict[str, str], port: int, workers: int = 2, threads: int 
     raise RuntimeError(f"kybgate serve did not come up:\n{tail}")
 
 
+KYB_WORKER = "app.gunicorn_worker.KeepAliveThreadWorker"  # kybgate serve's worker class
+
+
 def start_gunicorn(app_spec: str, chdir: Path, port: int, log_path: Path, *, workers: int,
-                   threads: int, worker_connections: int) -> subprocess.Popen:
-    """A plain gunicorn (gthread) serving ``app_spec`` with ``kybgate serve``'s settings."""
+                   threads: int, worker_connections: int, worker_class: str = "gthread"
+                   ) -> subprocess.Popen:
+    """A plain gunicorn serving ``app_spec`` with ``kybgate serve``'s settings: stock gthread,
+    or ``worker_class`` (:data:`KYB_WORKER`: kybgate's own, importable from the project)."""
     log = open(log_path, "ab")  # noqa: SIM115
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen([str(VENV_BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}",  # noqa: S603
                              "--workers", str(workers), "--threads", str(threads),
-                             "--worker-class", "gthread", "--worker-connections",
+                             "--worker-class", worker_class, "--worker-connections",
                              str(worker_connections), "--chdir", str(chdir), app_spec],
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                            env=env)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -294,17 +305,22 @@ def part_b(env: dict[str, str], creds: dict[str, str], seconds: int, connections
             "an audit writer thread per worker (commit before the answer)")
     print(f"== (b) HTTP: kybgate serve, {workers} workers x {threads} threads "
           f"(at most {per_worker} connections each), {mode}; wrk -c{connections} -d{seconds}s")
-    port, plain_port = _free_port(), _free_port()
+    port, plain_port, same_port = _free_port(), _free_port(), _free_port()
     proc = start_server(env, port, workers=workers, threads=threads,
                         worker_connections=per_worker, audit_writer=audit_writer)
     plain = start_gunicorn("plain_app:app", ROOT / "bench", plain_port, tmp / "plain.log",
                            workers=workers, threads=threads, worker_connections=per_worker)
+    # The same plain app on kybgate serve's own worker class: what the server alone gives.
+    same = start_gunicorn("plain_app:app", ROOT / "bench", same_port, tmp / "plain-kyb.log",
+                          workers=workers, threads=threads, worker_connections=per_worker,
+                          worker_class=KYB_WORKER)
     worker_pids, writer_pids = _server_processes(proc)
-    plain_pids = _server_processes(plain)[0]
+    plain_pids, same_pids = _server_processes(plain)[0], _server_processes(same)[0]
     script = tmp / "verify.lua"
     script.write_text(WRK_LUA.format(bearer=creds["bearer"],
                                      body=json.dumps(verify_body(creds["token"]))))
     targets = (("plain", f"http://127.0.0.1:{plain_port}/bare", plain_pids),
+               ("plain*", f"http://127.0.0.1:{same_port}/bare", same_pids),
                ("bare", f"http://127.0.0.1:{port}/api/v1/bench/bare", worker_pids),
                ("verify", f"http://127.0.0.1:{port}/api/v1/verify", worker_pids))
     try:
@@ -323,6 +339,7 @@ def part_b(env: dict[str, str], creds: dict[str, str], seconds: int, connections
                 results[name].append((rps, p99, in_workers, in_writer, load))
     finally:
         stop_server(plain)
+        stop_server(same)
         stop_server(proc)  # the writer ships what the journals still hold, then stops
         audited = _audit_count(env) - before
         log = (tmp / "server.log").read_text(errors="replace")
@@ -341,11 +358,16 @@ def part_b(env: dict[str, str], creds: dict[str, str], seconds: int, connections
         print(f"{name:<7} {text}")
     if batches:
         events, count = map(int, batches[-1])
+        lags = [float(x) for x in re.findall(r"shipping lag ([0-9.]+) s", log)]
         print(f"audit writer: {events} events in {count} batches "
-              f"({events / max(count, 1):.1f} per commit)")
+              f"({events / max(count, 1):.1f} per commit); shipping lag over 1 s logged "
+              f"{len(lags)} times, max {max(lags, default=0.0):.1f} s")
     print(f"verify/plain throughput ratio {best['verify'] / best['plain']:.2f} (target >= 0.8); "
           f"kybgate bare/plain {best['bare'] / best['plain']:.2f}; "
           f"verify/kybgate bare {best['verify'] / best['bare']:.2f}")
+    print(f"on one server (plain* = plain_app on kybgate serve's worker class, "
+          f"{KYB_WORKER}): verify/plain* {best['verify'] / best['plain*']:.2f}; "
+          f"plain*/plain {best['plain*'] / best['plain']:.2f}")
     print(f"p99: verify {p99['verify']:.1f} ms, plain {p99['plain']:.1f} ms "
           f"({p99['verify'] / max(p99['plain'], 0.001):.1f}x, target <= 2x); "
           f"{audited} verification events committed ({_audit_reasons(env)})")
