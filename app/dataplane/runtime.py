@@ -88,7 +88,11 @@ class KeysRuntime:
             # and runs the monitors after its commits (``app.dataplane.shipper``); requests
             # wait while it lags more than KYB_AUDIT_MAX_LAG allows (``app.dataplane.pacing``)
             self.batcher = Journal(settings.audit_journal_dir, fsync=settings.audit_fsync)
-            self.pacing = Pacing(WriterClock(settings.audit_journal_dir), settings.audit_max_lag)
+            try:
+                self.pacing = Pacing(WriterClock(settings.audit_journal_dir),
+                                     settings.audit_max_lag)
+            except OSError as exc:  # the journal fails too: each answer is 503, not a crash
+                log.error("audit writer clock unavailable (%s): verifications not paced", exc)
         else:  # a writer thread in this process (development server, tests, CLI)
             self.batcher = AuditBatcher(writer, in_batch=audit_in_batch(policy),
                                         after_commit=self._after_audit_commit)
