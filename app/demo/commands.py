@@ -80,10 +80,12 @@ def _plan_api_traffic(app, session, timeline, loaded, now):
     """A live key per approved merchant and the day's verifications through the real path."""
     from app.demo.traffic import DemoTraffic, plan_api_traffic
     traffic = DemoTraffic(app, session)
+    # The high-ticket merchants send enough to reach their daily cap (limit_exceeded).
     plan = [((lambda item=item: item.merchant_id), item.spec.domain, item.spec.ticket,
-             30 if item.spec.ticket[1] >= 15000 else 10 + 2 * item.spec.sales_per_day)
+             30 if item.spec.ticket[1] >= 15000 else 10 + 2 * item.spec.sales_per_day,
+             item.spec.ticket[1] >= 15000)
             for item in loaded if item.spec.status == "approved"]
-    plan_api_traffic(timeline, traffic, plan, now=now)
+    plan_api_traffic(timeline, traffic, plan, now=now, limit_zone=traffic.verifier.zone)
     return traffic
 
 

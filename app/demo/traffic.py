@@ -90,25 +90,41 @@ def traffic_start(now: dt.datetime) -> dt.datetime:
     return min(day_start(now), now - MIN_TRAFFIC_SPAN)
 
 
+def one_limit_day(start: dt.datetime, now: dt.datetime, zone: dt.tzinfo
+                  ) -> tuple[dt.datetime, dt.datetime]:
+    """The longer part of ``[start, now]`` that lies on one day of the limits' calendar
+    (``zone``: the policy's ``limit_timezone``): where a merchant's volume must fall to reach
+    its daily cap (seen missing at 03:30 UTC: the span crossed Istanbul midnight, 21:00 UTC,
+    near its middle, and neither day's total reached the cap)."""
+    local = now.astimezone(zone)
+    midnight = dt.datetime(local.year, local.month, local.day, tzinfo=zone).astimezone(dt.UTC)
+    if midnight <= start:
+        return start, now
+    return (start, midnight) if midnight - start > now - midnight else (midnight, now)
+
+
 def plan_api_traffic(timeline: Timeline, traffic: DemoTraffic,
-                     merchants: list[tuple[Callable[[], str], str, tuple[int, int], int]], *,
-                     now: dt.datetime) -> None:
-    """For each ``(merchant id getter, domain, (ticket min, ticket max), requests)``: plan its
-    live key two days ago and ``requests`` verifications spread from :func:`traffic_start` until
-    ``now`` (interleaved across merchants by the timeline, as a gateway sees them)."""
+                     merchants: list[tuple[Callable[[], str], str, tuple[int, int], int, bool]],
+                     *, now: dt.datetime, limit_zone: dt.tzinfo = dt.UTC) -> None:
+    """For each ``(merchant id getter, domain, (ticket min, ticket max), requests, reaches
+    cap)``: plan its live key two days ago and ``requests`` verifications spread from
+    :func:`traffic_start` until ``now`` (interleaved across merchants by the timeline, as a
+    gateway sees them); a merchant meant to reach its daily cap has them all on one day of
+    ``limit_zone``'s calendar (:func:`one_limit_day`)."""
     rng = random.Random(SEED)  # noqa: S311 - reproducible demo amounts, not secrets
     start = traffic_start(now)
-    span = (now - start).total_seconds()
     # The anomaly story's six calls fall on the monitor's own day (``day_start``), within the
     # two hours before ``now`` or since that day began if that is less.
     story = max(day_start(now), now - dt.timedelta(hours=2))
-    for n, (merchant_id, domain, (low, high), count) in enumerate(merchants):
+    for n, (merchant_id, domain, (low, high), count, reaches_cap) in enumerate(merchants):
+        first, last = one_limit_day(start, now, limit_zone) if reaches_cap else (start, now)
+        span = (last - first).total_seconds()
         servers = f"93.184.216.{16 * (n % 15)}/28"  # live keys refuse reserved ranges
         issued_at = now - dt.timedelta(days=2)
         timeline.at(issued_at, lambda m=merchant_id, d=domain, s=servers, t=issued_at:
                     traffic.issue(m(), d, s, t), domain)
         for i in range(count):
-            at = start + dt.timedelta(seconds=span * (i + 1) / (count + 1))
+            at = first + dt.timedelta(seconds=span * (i + 1) / (count + 1))
             client = f"93.184.216.{16 * (n % 15) + 1 + i % 14}"
             site = f"https://{domain}/checkout"
             # Customer refs only where the demo shows an API anomaly (R-B6): the first

@@ -8,7 +8,11 @@ import datetime as dt
 
 import pytest
 
-from app.demo.traffic import MIN_TRAFFIC_SPAN, plan_api_traffic, traffic_start
+from zoneinfo import ZoneInfo
+
+from app.demo.traffic import MIN_TRAFFIC_SPAN, one_limit_day, plan_api_traffic, traffic_start
+
+IST = ZoneInfo("Europe/Istanbul")
 
 
 class _Timeline:
@@ -24,9 +28,11 @@ class _Timeline:
 
 def _plan(now: dt.datetime) -> list[tuple[dt.datetime, dict]]:
     timeline = _Timeline()
-    merchants = [((lambda: "mer_a"), "a.test", (100, 200), 30),
-                 ((lambda: "mer_b"), "b.test", (100, 200), 20)]
-    plan_api_traffic(timeline, object(), merchants, now=now)  # type: ignore[arg-type]
+    merchants = [((lambda: "mer_a"), "a.test", (100, 200), 30, False),
+                 ((lambda: "mer_b"), "b.test", (100, 200), 20, False),
+                 ((lambda: "mer_c"), "c.test", (15000, 20000), 30, True)]
+    plan_api_traffic(timeline, object(), merchants, now=now,  # type: ignore[arg-type]
+                     limit_zone=IST)
     return timeline.calls
 
 
@@ -38,7 +44,22 @@ def test_traffic_and_the_anomaly_story_fall_where_they_should(clock):
     assert now - start >= MIN_TRAFFIC_SPAN
     assert start == min(now.replace(hour=0, minute=0, second=0), now - MIN_TRAFFIC_SPAN)
     calls = _plan(now)
-    assert len(calls) == 50 and all(start < at < now for at, _ in calls)
+    assert len(calls) == 80 and all(start < at < now for at, _ in calls)
     story = [at for at, request in calls if request["customer_ref"]]
     assert len(story) == 6
     assert all(at.date() == now.date() and now - at <= dt.timedelta(hours=2) for at in story)
+
+
+@pytest.mark.parametrize("clock", ["00:00:30", "03:30", "09:00", "20:59", "21:00", "21:05",
+                                   "23:59"])
+def test_a_merchant_meant_to_reach_its_cap_sends_on_one_day_of_the_limits_calendar(clock):
+    """Its daily cap counts on Istanbul's calendar (midnight at 21:00 UTC): split over two of
+    its days, neither total reached the cap (seen at 03:30 UTC)."""
+    hour, minute, *second = (int(x) for x in clock.split(":"))
+    now = dt.datetime(2026, 11, 28, hour, minute, second[0] if second else 0, tzinfo=dt.UTC)
+    capped = [at for at, request in _plan(now) if request["amount"] >= 15000]
+    assert len(capped) == 30
+    assert len({at.astimezone(IST).date() for at in capped}) == 1
+    first, last = one_limit_day(traffic_start(now), now, IST)
+    assert last - first >= (now - traffic_start(now)) / 2  # the longer part: never squeezed
+    assert all(first < at < last for at in capped)
