@@ -5,10 +5,9 @@ whatever the hour it is loaded (the monitor counts per day; seen failing at 00:2
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import pytest
-
-from zoneinfo import ZoneInfo
 
 from app.demo.traffic import MIN_TRAFFIC_SPAN, one_limit_day, plan_api_traffic, traffic_start
 
