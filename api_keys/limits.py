@@ -163,17 +163,23 @@ def period_key(period: str, at: datetime, zone: tzinfo = UTC) -> str:
     if current is not None and at.tzinfo is not None and current[0] <= at < current[1]:
         return current[2]
     local = at.astimezone(zone)
-    if period == "day":
-        key, start = f"{local:%Y-%m-%d}", datetime(local.year, local.month, local.day,
-                                                     tzinfo=zone)
-    elif period == "month":
-        key, start = f"{local:%Y-%m}", datetime(local.year, local.month, 1, tzinfo=zone)
-    else:
-        raise ValueError(f"unknown period {period!r}")
+    start = period_start(period, local, zone)  # also refuses an unknown period
+    key = f"{local:%Y-%m-%d}" if period == "day" else f"{local:%Y-%m}"
     if at.tzinfo is not None:  # bounds as UTC instants: compared by instant, never by wall
         _CURRENT[(period, zone)] = (start.astimezone(UTC),
                                     next_period_start(period, local, zone).astimezone(UTC), key)
     return key
+
+
+def period_start(period: str, at: datetime, zone: tzinfo = UTC) -> datetime:
+    """When the running total ``at`` belongs to began: local midnight of its day, or of the
+    1st of its month (aware, in ``zone``)."""
+    local = at.astimezone(zone)
+    if period == "day":
+        return datetime(local.year, local.month, local.day, tzinfo=zone)
+    if period == "month":
+        return datetime(local.year, local.month, 1, tzinfo=zone)
+    raise ValueError(f"unknown period {period!r}")
 
 
 def next_period_start(period: str, at: datetime, zone: tzinfo = UTC) -> datetime:

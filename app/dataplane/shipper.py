@@ -223,8 +223,7 @@ class Shipper:
         first, last = stored[0], stored[-1]
         anchor_committed(self.engine, last.seq, last.hash,
                          first_hash=first.hash if first.seq == 1 else None)
-        oldest = min((d.at for d in drafts if d.at is not None), default=None)
-        self.lag_seconds = max(0.0, (utcnow() - oldest).total_seconds()) if oldest else 0.0
+        self.lag_seconds = self._waiting_for(batch)
         self.events += len(stored)
         self.batches += 1
         self._observe(drafts, stored)

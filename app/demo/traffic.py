@@ -23,6 +23,7 @@ from flask import Flask
 from sqlmodel import Session
 
 from api_keys.cards import mask_pan
+from api_keys.limits import period_start
 from api_keys.whitelist import parse_ip
 from app.audit.trail import Actor
 from app.dataplane.runtime import runtime
@@ -96,8 +97,7 @@ def one_limit_day(start: dt.datetime, now: dt.datetime, zone: dt.tzinfo
     (``zone``: the policy's ``limit_timezone``): where a merchant's volume must fall to reach
     its daily cap (seen missing at 03:30 UTC: the span crossed Istanbul midnight, 21:00 UTC,
     near its middle, and neither day's total reached the cap)."""
-    local = now.astimezone(zone)
-    midnight = dt.datetime(local.year, local.month, local.day, tzinfo=zone).astimezone(dt.UTC)
+    midnight = period_start("day", now, zone).astimezone(dt.UTC)
     if midnight <= start:
         return start, now
     return (start, midnight) if midnight - start > now - midnight else (midnight, now)
