@@ -13,29 +13,106 @@ most ``--threads`` (so no connection ever waits for a thread): after an answer w
 the thread waits on the socket for the next request and serves it directly. A connection still
 gives way, so that kept-alive connections never lock a new client out:
 
-* a busy one: while the worker is full and a new client waits at the listening socket, the
-  next answer says ``Connection: close`` (looked at most every :data:`WAITING_CHECK_SECONDS`)
-  and its client reconnects behind the one that waited;
+* a busy one: while the worker is full and a new client has waited at the listening socket
+  for :data:`WAITING_GRACE_SECONDS` (no other worker took it), the next answer says
+  ``Connection: close`` (looked at most every :data:`WAITING_CHECK_SECONDS`) and its client
+  reconnects behind the one that waited;
 * an idle one: after ``--keepalive`` seconds without a request (gunicorn's own keep-alive
-  timeout), or as soon as the worker is full and a new client waits (looked every
-  :data:`IDLE_CHECK_SECONDS`);
+  timeout), or as soon as the worker is full and a new client has waited as long (looked
+  every :data:`IDLE_CHECK_SECONDS`);
 * when the worker stops: it then waits at most gunicorn's linger for a request already on
   its way and answers that one with ``Connection: close``, as gthread does.
 
 With more connections than threads it is gthread unchanged. HTTP/2 connections are gthread's.
+
+**Fewer hand-backs of the GIL.** Every blocking socket call hands the GIL back and must get it
+back afterwards; while another thread of the worker runs Python, that can take a whole switch
+interval (5 ms). On gthread's path a kept-alive request made eight such calls: the wait,
+``setblocking``, ``recv``, one ``sendall`` for the headers and one for the body, two
+``settimeout`` around draining a body already read, and one more when the parser moves on.
+Under load each request queued for the GIL up to eight times (measured with ``py-spy`` on
+``bench/verify.py --part b``: half the worker threads' wall time sat in ``sendall`` waiting
+for it). A kept connection's socket is a :class:`KeptSocket`:
+
+* ``recv`` and ``sendall`` first do what the kernel can do at once without handing the GIL
+  back (``app.dataplane.nogil``), and wait the usual way only when they must;
+* ``setblocking(True)`` and ``settimeout(None)`` on a socket already blocking make no call;
+* a body the application read to its end is not drained again.
+
+The wait for the next request is the one hand-back left, when that request has not arrived.
 """
 
 from __future__ import annotations
 
 import select
+import socket
 import time
 from typing import Any
 
+from gunicorn.http.body import LengthReader
 from gunicorn.workers import gthread
+
+from app.dataplane import nogil
 
 IDLE_CHECK_SECONDS = 0.1  # how often an idle kept-alive connection looks for waiting clients
 WAITING_CHECK_SECONDS = 0.005  # how often a full worker looks at its listening sockets
+WAITING_GRACE_SECONDS = 0.25  # how long a client waits before a full worker makes room
 _READABLE = select.POLLIN | select.POLLPRI | select.POLLHUP | select.POLLERR
+
+
+class KeptSocket(socket.socket):
+    """A kept-alive connection's socket (blocking, as gthread's threads use it) whose calls
+    keep the GIL when the kernel can answer at once; see the module's docstring."""
+
+    __slots__ = ()
+
+    def recv(self, size: int, flags: int = 0) -> bytes:
+        """What has arrived, read without handing the GIL back; else wait as usual."""
+        if not flags and self.gettimeout() is None:
+            data = nogil.recv_now(self.fileno(), size)
+            if data is not None:
+                return data
+        return super().recv(size, flags)
+
+    def sendall(self, data: Any, flags: int = 0) -> None:
+        """Send ``data``: what the socket's buffer takes at once without handing the GIL
+        back, the rest (a full buffer: a slow reader) as usual."""
+        if not flags and self.gettimeout() is None and isinstance(data, bytes):
+            sent = nogil.send_now(self.fileno(), data)
+            if sent == len(data):
+                return
+            data = data[sent:]
+        super().sendall(data, flags)
+
+    def setblocking(self, flag: bool) -> None:
+        """No system call to make a blocking socket blocking (gthread asks every request)."""
+        if flag and self.gettimeout() is None:
+            return
+        super().setblocking(flag)
+
+    def settimeout(self, value: float | None) -> None:
+        """No system call to make a blocking socket blocking (the parser resets the timeout
+        after every body it finishes)."""
+        if value is None and self.gettimeout() is None:
+            return
+        super().settimeout(value)
+
+
+def keep(conn: Any) -> None:
+    """Make ``conn``'s socket a :class:`KeptSocket` (a plain TCP or Unix socket only: TLS
+    sockets keep their own class)."""
+    if nogil.AVAILABLE and type(conn.sock) is socket.socket:
+        conn.sock.__class__ = KeptSocket
+
+
+def body_read(conn: Any) -> bool:
+    """Whether the application read the current request's body to its end (nothing for
+    gthread's drain to read: it would only set and reset the socket's timeout)."""
+    message = getattr(conn.parser, "mesg", None) if conn.parser is not None else None
+    body = getattr(message, "body", None)
+    reader = getattr(body, "reader", None)
+    return (isinstance(reader, LengthReader) and reader.length == 0
+            and not body.failed and not body.buf.getvalue())
 
 
 class KeepAliveThreadWorker(gthread.ThreadWorker):
@@ -46,6 +123,7 @@ class KeepAliveThreadWorker(gthread.ThreadWorker):
         self.owns_connections = bool(self.cfg.keepalive) and (
             self.cfg.worker_connections <= self.cfg.threads)
         self._waiting = (float("-inf"), False)  # (when the listeners were looked at, a client?)
+        self._waiting_since: float | None = None  # since when a client has been seen waiting
 
     @property
     def max_keepalived(self) -> int:
@@ -69,6 +147,8 @@ class KeepAliveThreadWorker(gthread.ThreadWorker):
 
     def handle(self, conn: Any) -> Any:
         """Serve requests on ``conn`` while it stays alive and a next one arrives in time."""
+        if self.owns_connections and not self.cfg.is_ssl:
+            keep(conn)
         result = super().handle(conn)
         while result is True and self.owns_connections and not conn.is_http2:
             if not self.next_request_arrives(conn):
@@ -76,10 +156,18 @@ class KeepAliveThreadWorker(gthread.ThreadWorker):
             result = super().handle(conn)
         return result
 
+    def _keepalive_after(self, conn: Any, keepalive: bool) -> bool:
+        """gthread's, without the drain when there is nothing to drain."""
+        if keepalive and self.owns_connections and body_read(conn):
+            return True
+        return super()._keepalive_after(conn, keepalive)
+
     def next_request_arrives(self, conn: Any) -> bool:
         """Wait on this thread for the next request on ``conn``; False to close it."""
         if conn.parser.unreader.buf.getvalue():
             return True  # the body drain read into the next request already
+        if nogil.AVAILABLE and nogil.readable_now(conn.sock.fileno()):
+            return True  # already here: no wait, no hand-back of the GIL
         poller = select.poll()
         poller.register(conn.sock, _READABLE)
         deadline = time.monotonic() + self.cfg.keepalive
@@ -95,17 +183,31 @@ class KeepAliveThreadWorker(gthread.ThreadWorker):
                 return False  # idle while a client waits: make room
 
     def client_waiting(self, within: float = 0.0) -> bool:
-        """Whether this worker is full while a new client waits to be accepted (an answer
-        looked up at most ``within`` seconds ago will do)."""
+        """Whether this worker is full while a new client has waited to be accepted for
+        :data:`WAITING_GRACE_SECONDS` (an answer looked up at most ``within`` seconds ago will
+        do). The listening socket is shared by every worker: a client in its queue is usually
+        taken by a worker with room a moment later, and closing a connection here for it would
+        only send one more client to the queue."""
         if self.nr_conns < self.worker_connections:
+            self._waiting_since = None
             return False
         now = time.monotonic()
         checked_at, waiting = self._waiting
         if now - checked_at < within:
             return waiting
-        listeners = select.poll()
-        for listener in self.sockets:
-            listeners.register(listener, select.POLLIN)
-        waiting = bool(listeners.poll(0))
+        queued = any(self._queued(listener) for listener in self.sockets)
+        if not queued:
+            self._waiting_since = None
+        elif self._waiting_since is None:
+            self._waiting_since = now
+        waiting = queued and now - self._waiting_since >= WAITING_GRACE_SECONDS
         self._waiting = (now, waiting)
         return waiting
+
+    @staticmethod
+    def _queued(listener: Any) -> bool:
+        if nogil.AVAILABLE:
+            return nogil.readable_now(listener.fileno())
+        poller = select.poll()
+        poller.register(listener, select.POLLIN)
+        return bool(poller.poll(0))

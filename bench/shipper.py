@@ -177,7 +177,7 @@ def build(env: dict[str, str], events: int, merchants: int, keys: int, journal: 
         status: list[str] = []
         chunks = app.wsgi_app(environ, lambda s, _h, _e=None, seen=status: seen.append(s))
         answer = json.loads(b"".join(chunks) or b"{}")
-        key = f"{status[0][:3]} {answer.get('decision', '')} {answer.get('reason', '') or ''}"
+        key = f"{status[0][:3]} {answer.get('allowed', '')} {answer.get('reason', '') or ''}"
         counts[key] = counts.get(key, 0) + 1
     close(app)
     app.extensions["kyb.engine"].dispose()
@@ -189,9 +189,9 @@ def build(env: dict[str, str], events: int, merchants: int, keys: int, journal: 
 
 def _drafts(journal: str) -> list:
     from app.audit.wire import draft_from_wire
-    from app.dataplane.journal import read_records
+    from app.dataplane.journal import SUFFIX, read_records
     drafts = []
-    for path in sorted(Path(journal).iterdir()):
+    for path in sorted(Path(journal).glob(f"*{SUFFIX}")):  # not the writer's clock
         drafts.extend(draft_from_wire(r.wire) for r in read_records(path.read_bytes()))
     return drafts
 

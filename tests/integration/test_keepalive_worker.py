@@ -18,12 +18,18 @@ from pathlib import Path
 
 import pytest
 
+from app.gunicorn_worker import WAITING_GRACE_SECONDS
+
 ROOT = Path(__file__).resolve().parents[2]
 GUNICORN = Path(sys.executable).parent / "gunicorn"
 APP = '''
 import os
 def app(environ, start_response):
     body = ("%d %s" % (os.getpid(), environ["PATH_INFO"])).encode()
+    if environ["PATH_INFO"] == "/read":  # reads its body to the end, and says how much
+        body += b" read %d" % len(environ["wsgi.input"].read())
+    if environ["PATH_INFO"] == "/big":  # more than any socket buffer holds
+        body += b"." * (4 * 1024 * 1024)
     start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
     return [body]
 '''
@@ -129,7 +135,7 @@ def test_an_idle_connection_gives_way_to_a_waiting_client(tmp_path):
         started = time.monotonic()
         with socket.create_connection(("127.0.0.1", port), timeout=10) as waiting:
             assert _ask(waiting, "waiting").startswith(b"HTTP/1.1 200")
-        assert time.monotonic() - started < 3.0
+        assert WAITING_GRACE_SECONDS <= time.monotonic() - started < 3.0
         assert _closed(idle, 2.0)
         idle.close()
 
@@ -165,7 +171,8 @@ def test_a_busy_connection_gives_way_to_a_waiting_client_at_its_next_answer(tmp_
             started = time.monotonic()
             with socket.create_connection(("127.0.0.1", port), timeout=10) as waiting:
                 assert _ask(waiting, "waiting").startswith(b"HTTP/1.1 200")
-            assert time.monotonic() - started < 3.0
+            # not at once: another worker with room could have taken it (the socket is shared)
+            assert WAITING_GRACE_SECONDS <= time.monotonic() - started < 3.0
         finally:
             stop.set()
             thread.join(timeout=10)
@@ -201,3 +208,39 @@ def test_more_connections_than_threads_is_gthread_unchanged():
     plain = worker(8, 16)
     assert not plain.owns_connections and plain.max_keepalived == 8  # gthread's own rule
     assert not worker(8, 8, keepalive=0).owns_connections
+
+
+def test_bodies_read_or_not_pipelined_requests_and_a_large_answer_on_a_kept_connection(
+        tmp_path):
+    """What a kept connection's socket does without handing the GIL back (``KeptSocket``)
+    keeps HTTP exact: a body the app left unread is drained before the next request, one it
+    read is not read twice, pipelined requests are answered in order, and an answer larger
+    than the socket's buffer arrives whole to a slow reader."""
+    with _server(tmp_path, threads=2, connections=2, keepalive=5) as (port, _):
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            for path in ("ignored", "read"):
+                sock.sendall(f"POST /{path} HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n"
+                             "\r\n".encode() + b"b" * 5000)
+                answer = _read_answer(sock)
+                assert answer.startswith(b"HTTP/1.1 200")
+                assert answer.endswith(b" read 5000" if path == "read" else b"/ignored")
+                assert _ask(sock, f"after-{path}").endswith(f"/after-{path}".encode())
+            sock.sendall(REQUEST.replace(b"{path}", b"one") + REQUEST.replace(b"{path}", b"two"))
+            assert _read_answer(sock).endswith(b"/one")
+            assert _read_answer(sock).endswith(b"/two")
+            sock.sendall(REQUEST.replace(b"{path}", b"big"))
+            time.sleep(0.5)  # the server fills the buffers and has to wait for this reader
+            big = _read_answer(sock)
+            assert big.endswith(b"." * 1000) and _length(big) == len(big.split(b"\r\n\r\n")[1])
+            assert _ask(sock, "still-open").endswith(b"/still-open")
+
+
+def _read_answer(sock: socket.socket) -> bytes:
+    """One answer read from ``sock``, leaving any bytes of the next one unread."""
+    head = b""
+    while not head.endswith(b"\r\n\r\n"):
+        head += sock.recv(1)
+    body = b""
+    while len(body) < _length(head):
+        body += sock.recv(min(65536, _length(head) - len(body)))
+    return head + body

@@ -1,11 +1,13 @@
 """The data plane's GIL-keeping system calls (``app.dataplane.nogil``): the same results and
-errors as ``os.write`` and ``fcntl``, and a busy range reported, never waited for."""
+errors as ``os.write``, ``fcntl`` and the socket module, and a busy range, a full socket buffer
+or an empty one reported, never waited for."""
 
 from __future__ import annotations
 
 import errno
 import fcntl
 import os
+import socket
 import struct
 
 import pytest
@@ -67,3 +69,53 @@ def test_a_bad_request_raises_instead_of_reporting_busy(tmp_path):
         assert caught.value.errno == errno.EINVAL
     finally:
         os.close(fd)
+
+
+# --- sockets: what the kernel can do at once, else "wait the usual way" --------------------
+
+@pytest.fixture
+def pair():
+    a, b = socket.socketpair()
+    yield a, b
+    a.close()
+    b.close()
+
+
+def test_recv_now_says_none_until_bytes_arrive_and_empty_at_the_end(pair):
+    a, b = pair
+    assert nogil.readable_now(a.fileno()) is False
+    assert nogil.recv_now(a.fileno(), 64) is None  # nothing yet: the caller waits
+    b.sendall(b"GET / HTTP/1.1\r\n\r\n")
+    assert nogil.readable_now(a.fileno()) is True
+    assert nogil.recv_now(a.fileno(), 4) == b"GET "  # at most what was asked
+    assert nogil.recv_now(a.fileno(), 64) == b"/ HTTP/1.1\r\n\r\n"
+    b.close()
+    assert nogil.readable_now(a.fileno()) is True  # the hang-up is news too
+    assert nogil.recv_now(a.fileno(), 64) == b""
+
+
+def test_send_now_sends_what_fits_and_zero_when_the_buffer_is_full(pair):
+    a, b = pair
+    a.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    chunk = b"x" * 65536
+    sent = nogil.send_now(a.fileno(), chunk)
+    assert 0 < sent < len(chunk)  # a partial send, never a wait
+    assert nogil.send_now(a.fileno(), chunk) == 0  # full: the caller waits the usual way
+    received = b""
+    while len(received) < sent:
+        received += b.recv(65536)
+    assert received == chunk[:sent]
+
+
+def test_socket_errors_raise_like_the_socket_module(pair):
+    a, b = pair
+    b.close()
+    with pytest.raises(OSError) as raised:
+        for _ in range(3):  # the first send may still be taken before the reset is seen
+            nogil.send_now(a.fileno(), b"answer")
+    assert raised.value.errno in {errno.EPIPE, errno.ECONNRESET}
+    closed = a.fileno()
+    a.close()
+    with pytest.raises(OSError) as raised:
+        nogil.recv_now(closed, 16)
+    assert raised.value.errno == errno.EBADF
