@@ -52,6 +52,7 @@ from typing import Any
 from gunicorn.http.body import LengthReader
 from gunicorn.workers import gthread
 
+from app import turnstile
 from app.dataplane import nogil
 
 IDLE_CHECK_SECONDS = 0.1  # how often an idle kept-alive connection looks for waiting clients
@@ -72,6 +73,7 @@ class KeptSocket(socket.socket):
             data = nogil.recv_now(self.fileno(), size)
             if data is not None:
                 return data
+        turnstile.step_aside()  # a wait for the client
         return super().recv(size, flags)
 
     def sendall(self, data: Any, flags: int = 0) -> None:
@@ -82,6 +84,7 @@ class KeptSocket(socket.socket):
             if sent == len(data):
                 return
             data = data[sent:]
+        turnstile.step_aside()  # a wait for the client to read
         super().sendall(data, flags)
 
     def setblocking(self, flag: bool) -> None:
@@ -125,6 +128,13 @@ class KeepAliveThreadWorker(gthread.ThreadWorker):
         self._waiting = (float("-inf"), False)  # (when the listeners were looked at, a client?)
         self._waiting_since: float | None = None  # since when a client has been seen waiting
 
+    def init_process(self) -> None:
+        """Serve kept connections' requests one at a time, in arrival order
+        (``app.turnstile``)."""
+        if self.owns_connections:
+            turnstile.install()
+        super().init_process()
+
     @property
     def max_keepalived(self) -> int:
         """gthread answers ``Connection: close`` once it holds this many idle connections on
@@ -153,8 +163,19 @@ class KeepAliveThreadWorker(gthread.ThreadWorker):
         while result is True and self.owns_connections and not conn.is_http2:
             if not self.next_request_arrives(conn):
                 return False  # gthread closes it (and makes room for a new client)
-            result = super().handle(conn)
+            result = self._in_turn(conn)
         return result
+
+    def _in_turn(self, conn: Any) -> Any:
+        """Serve the request that arrived on ``conn`` when it is this thread's turn."""
+        turn = turnstile.current()
+        if turn is None:
+            return super().handle(conn)
+        turn.enter()
+        try:
+            return super().handle(conn)
+        finally:
+            turn.leave()
 
     def _keepalive_after(self, conn: Any, keepalive: bool) -> bool:
         """gthread's, without the drain when there is nothing to drain."""

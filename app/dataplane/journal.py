@@ -34,6 +34,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from app import turnstile
 from app.audit.batcher import AuditUnavailable, StoredEvent
 from app.audit.trail import EventDraft
 from app.audit.wire import draft_to_wire
@@ -183,6 +184,7 @@ class Journal:
                 self._written += 1
                 mine = self._written
             if self.fsync == "always":
+                turnstile.step_aside()  # the group fsync waits for the disk and other threads
                 self._sync_through(mine)
         except (OSError, ValueError) as exc:
             log.error("audit event not journalled: %s", exc)

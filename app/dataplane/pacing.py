@@ -30,6 +30,8 @@ import os
 import struct
 import time
 
+from app import turnstile
+
 FILE_NAME = "writer.clock"
 MAX_DELAY_SECONDS = 0.05  # one request's longest wait
 GAIN = 0.02  # seconds of wait per second of lag over the bound
@@ -93,5 +95,6 @@ class Pacing:
         """Sleep :meth:`delay` (releasing the CPU); the seconds slept."""
         pause = self.delay()
         if pause:
+            turnstile.step_aside()  # the wait slows this request, not the worker's others
             time.sleep(pause)
         return pause

@@ -39,6 +39,7 @@ import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
+from app import turnstile
 from app.dataplane import nogil
 
 MAGIC = b"KYBSPEND"
@@ -156,6 +157,7 @@ class SpendTable:
         flock = _FLOCK.pack(fcntl.F_WRLCK, os.SEEK_SET, HEADER_SIZE + index * SLOT_SIZE,
                             SLOT_SIZE, 0)
         if not (nogil.AVAILABLE and nogil.try_lock(self._fd, flock)):
+            turnstile.step_aside()
             fcntl.fcntl(self._fd, _LOCK, flock)  # held by another process: wait for it
 
     def _unlock_range(self, index: int) -> None:

@@ -35,6 +35,7 @@ from pydantic import ValidationError
 
 from api_keys.cards import InvalidCardNumber
 from api_keys.whitelist import NetworkSet, parse_ip
+from app import turnstile
 from app.api.bearer_cache import bearer_of, data_plane_client
 from app.audit.batcher import AuditUnavailable
 from app.audit.trail import Actor
@@ -83,6 +84,7 @@ class DataPlane:
                                                        "could not be completed.",
                                                        kind="internal"))
         if answer is None:
+            turnstile.step_aside()  # the control plane's views are not the turnstile's to wait
             return self.control_plane(environ, start_response)
         status, headers, body = answer
         start_response(STATUS[status], headers)
