@@ -78,21 +78,23 @@ class StoredEvent:
     hash: str
 
 
-def append_batch(session: Session | sa.Connection, drafts: Sequence[EventDraft]
-                 ) -> list[StoredEvent]:
+def append_batch(session: Session | sa.Connection, drafts: Sequence[EventDraft], *,
+                 json_details: bool = False) -> list[StoredEvent]:
     """Chain ``drafts`` onto the trail under the chain lock with one multi-row INSERT, and add
     what their allowed verifications charged to the stored running totals
     (``app.audit.spend.record_charges``).
 
     Same chain and rows as ``app.audit.trail.append_events``, without building an ORM object per
     event (which costs more than the INSERT itself on the verification path). The caller commits.
+    ``json_details``: the drafts were read from JSON (the audit writer's journals), see
+    ``app.audit.trail.event_row``.
     """
     if not drafts:
         return []
     conn = session if isinstance(session, sa.Connection) else session.connection()
     lock_chain(conn)
     record_charges(conn, drafts, utcnow())
-    rows = chain_rows(conn, drafts, locked=True)
+    rows = chain_rows(conn, drafts, locked=True, json_details=json_details)
     insert = _insert_for(conn.dialect)
     conn.exec_driver_sql(insert.sql, [insert.params(row) for row in rows])
     return [StoredEvent(r["id"], r["seq"], r["hash"]) for r in rows]

@@ -35,11 +35,19 @@ def _canonical_value(value: Any) -> Any:
     return value
 
 
+# One encoder for every event: ``json.dumps`` with options builds a new one per call.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                              default=str)
+_AS_THEY_ARE = frozenset({str, int, bool, dict, list, type(None)})  # _canonical_value's no-ops
+
+
 def canonical_json(fields: dict[str, Any]) -> bytes:
     """The exact bytes that are hashed: sorted keys, no whitespace, UTF-8."""
-    body = {name: _canonical_value(fields.get(name)) for name in HASHED_FIELDS}
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      default=str).encode()
+    body = {}
+    for name in HASHED_FIELDS:
+        value = fields.get(name)
+        body[name] = value if value.__class__ in _AS_THEY_ARE else _canonical_value(value)
+    return _CANONICAL.encode(body).encode()
 
 
 def event_hash(fields: dict[str, Any]) -> str:

@@ -214,7 +214,7 @@ class Shipper:
         with self.engine.begin() as conn:
             lock_chain(conn)
             self._check_positions(conn, list(ends))
-            stored = append_batch(conn, drafts)
+            stored = append_batch(conn, drafts, json_details=True)  # read from JSON
             if self.in_batch is not None:
                 self.in_batch(conn, drafts)
             self._save_positions(conn, ends, batch)

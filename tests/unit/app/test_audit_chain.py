@@ -85,3 +85,21 @@ def test_canonical_json_is_independent_of_timezone_and_decimal_spelling():
     b = {"at": dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC), "amount": Decimal("10.5000")}
     assert canonical_json(a) == canonical_json(b)
     assert "İ".encode() in canonical_json({"actor": "İ"})
+
+
+def test_the_hashed_bytes_are_pinned():
+    """The exact bytes every stored chain was hashed over: a faster encoder must give these
+    (sorted keys, no spaces, UTF-8 unescaped, floats in details as ``json`` writes them,
+    tuples as lists, the top-level time, amount and latency in their canonical spelling)."""
+    event = {"id": "evt_1", "seq": 7, "prev_hash": GENESIS_HASH, "actor": 'ü\u2028"x',
+             "at": dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.timezone(dt.timedelta(hours=3))),
+             "amount": Decimal("1.5"), "latency_ms": 1.23456,
+             "details": {"b": [1, (2, 3)], "a": 1.5e16, "ü": "ğ", "n": None, "t": True}}
+    assert canonical_json(event) == (
+        '{"action":null,"actor":"ü\u2028\\"x","amount":"1.5000",'
+        '"at":"2026-01-01T09:00:00.000000Z","card_masked":null,"currency":null,'
+        '"customer_ref":null,"decision":null,"destination_ip":null,'
+        '"details":{"a":1.5e+16,"b":[1,[2,3]],"n":null,"t":true,"ü":"ğ"},"id":"evt_1",'
+        '"key_id":null,"latency_ms":"1.235","merchant_id":null,"operation":null,'
+        f'"prev_hash":"{GENESIS_HASH}","reason":null,"request_id":null,"seq":7,"site":null,'
+        '"source_ip":null,"target_id":null,"target_type":null}').encode()
