@@ -17,6 +17,9 @@ Usage: ``python bench/verify.py [--part a|b|c|e|all] [--seconds 10] [--connectio
     beside the figures (the machine is shared). ``--ceiling`` also measures
     ``../shared/prototypes/journal_ceiling_app.py`` (the issue's yardstick) the same way.
     ``--fsync off|batch|always`` sets ``KYB_AUDIT_FSYNC`` (default: the product's, ``batch``).
+    Each target is warmed up for 2 s, then the targets are alternated ``--rounds`` times
+    (default 3); besides best against best, each round's verify is paired with the plain run
+    just before it (the machine's speed drifts), and the median of those ratios is printed.
 (c) Crash: load from client threads, ``kill -9`` of the whole server (master and workers)
     mid-load, restart; every allowed answer the client received must have its audit event
     (matched by ``audit_id``) and ``kybgate audit verify`` must pass.
@@ -50,6 +53,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+WARM_UP_SECONDS = 2  # (b) each target's unmeasured run before the alternation
 sys.path.insert(0, str(ROOT))
 VENV_BIN = Path(sys.executable).parent
 CLIENT_IP = "93.184.216.34"
@@ -291,7 +295,7 @@ def _server_processes(proc: subprocess.Popen) -> tuple[list[int], list[int]]:
 
 
 def part_b(env: dict[str, str], creds: dict[str, str], seconds: int, connections: int,
-           tmp: Path, audit_writer: bool = True) -> None:
+           tmp: Path, audit_writer: bool = True, rounds: int = 3) -> None:
     """Throughput of verify against the plain endpoint, alternated; CPU per request in the
     workers and in the host's audit writer."""
     workers = int(os.environ.get("BENCH_WORKERS", "2"))
@@ -327,7 +331,9 @@ def part_b(env: dict[str, str], creds: dict[str, str], seconds: int, connections
         before = _audit_count(env)
         results: dict[str, list[tuple[float, float, float, float, str]]] = {
             name: [] for name, _, _ in targets}
-        for _ in range(2):  # alternate, so none gets the warmer machine
+        for _, url, _ in targets:  # warm every target up (caches, leases, JIT-less imports)
+            wrk(url, script, WARM_UP_SECONDS, connections)
+        for _ in range(rounds):  # alternate, so none gets the warmer machine
             for name, url, pids in targets:
                 load = load_average()
                 cpu0 = _cpu_seconds(pids + writer_pids)
@@ -362,6 +368,15 @@ def part_b(env: dict[str, str], creds: dict[str, str], seconds: int, connections
         print(f"audit writer: {events} events in {count} batches "
               f"({events / max(count, 1):.1f} per commit); shipping lag over 1 s logged "
               f"{len(lags)} times, max {max(lags, default=0.0):.1f} s")
+    # The machine's speed drifts from minute to minute: each round's verify against the plain
+    # run just before it is the fairer pairing; their median is the figure to quote.
+    pairs = list(zip(results["verify"], results["plain"], strict=True))
+    paired = sorted(v[0] / p[0] for v, p in pairs)
+    paired_p99 = sorted(v[1] / p[1] for v, p in pairs)
+    print(f"per round, verify/plain: {', '.join(f'{r:.2f}' for r in paired)} (median "
+          f"{paired[len(paired) // 2]:.2f}); p99 verify/plain: "
+          f"{', '.join(f'{r:.1f}x' for r in paired_p99)} (median "
+          f"{paired_p99[len(paired_p99) // 2]:.1f}x)")
     print(f"verify/plain throughput ratio {best['verify'] / best['plain']:.2f} (target >= 0.8); "
           f"kybgate bare/plain {best['bare'] / best['plain']:.2f}; "
           f"verify/kybgate bare {best['verify'] / best['bare']:.2f}")
@@ -592,6 +607,8 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=100_000)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="(b) alternations of the targets (default 3; max 10)")
     parser.add_argument("--crash-after", type=float, default=3.0)
     parser.add_argument("--database-url", help="default: a temporary SQLite file")
     parser.add_argument("--fsync", choices=["off", "batch", "always"],
@@ -618,7 +635,7 @@ def main() -> None:
         print(f"database: {db_url.split('@')[-1]}")
         if args.part in {"b", "all"}:
             part_b(env, creds, args.seconds, args.connections, Path(tmp),
-                   audit_writer=not args.no_audit_writer)
+                   audit_writer=not args.no_audit_writer, rounds=max(1, min(args.rounds, 10)))
             if args.ceiling:
                 ceiling(args.seconds, args.connections, Path(tmp))
         if args.part in {"d", "all"}:
