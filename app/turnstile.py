@@ -17,10 +17,13 @@ p99 7 ms at 4,300 req/s on the same run.
 The turn must never be held across a wait for someone else: the next request would wait for
 it too. So :func:`step_aside` gives the turn up before any such wait (a client slow to send or
 to read, a database round trip, the audit trail's pacing, a lock another process holds, a
-group fsync, a request the control plane answers). A thread that stepped aside finishes its
-request without the turn, as any thread does without a turnstile, and takes a ticket again
-only for its connection's next request. Nobody waits for the turn while holding anything
-(a thread asks for it only when its request begins), so the turn cannot be part of a deadlock.
+group fsync, a request the control plane answers), and :func:`acquire` before waiting for a
+lock another thread of the process holds (it may hold it across such a wait: a running
+total's slot while its lease is topped up from the database). A thread that stepped aside
+finishes its request without the turn, as any thread does without a turnstile, and takes a
+ticket again only for its connection's next request. Nobody waits for the turn while holding
+anything (a thread asks for it only when its request begins), so the turn cannot be part of a
+deadlock.
 
 A process without a turnstile (tests, the CLI, ``--worker-connections`` above ``--threads``)
 has :func:`step_aside` as a no-op.
@@ -95,6 +98,14 @@ def step_aside() -> None:
     """Give up this thread's turn, if it has one, before waiting for someone else."""
     if _turnstile is not None:
         _turnstile.leave()
+
+
+def acquire(lock: threading.Lock) -> None:
+    """Take ``lock``; if another thread has it, give up the turn before waiting (that thread
+    may be waiting for the database with it, and the worker's other requests should not)."""
+    if not lock.acquire(blocking=False):
+        step_aside()
+        lock.acquire()
 
 
 @event.listens_for(Engine, "before_cursor_execute")

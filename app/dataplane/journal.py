@@ -159,6 +159,7 @@ class Journal:
         self._size = 0
         if old >= 0:
             if self.fsync != "off":
+                turnstile.step_aside()  # a wait for the disk
                 os.fdatasync(old)
             os.close(old)
 
@@ -174,7 +175,8 @@ class Journal:
             wire = draft_to_wire(draft)
             wire["id"] = event_id  # the draft as it would be with this id
             record = encode_record(wire)
-            with self._lock:
+            turnstile.acquire(self._lock)  # a rotation syncs the old file with it held
+            try:
                 if self._size + len(record) > self.max_bytes and self._size:
                     self._rotate()
                 written = _write(self._fd, record)  # keeps the GIL: see app.dataplane.nogil
@@ -183,6 +185,8 @@ class Journal:
                 self._size += written
                 self._written += 1
                 mine = self._written
+            finally:
+                self._lock.release()
             if self.fsync == "always":
                 turnstile.step_aside()  # the group fsync waits for the disk and other threads
                 self._sync_through(mine)

@@ -135,7 +135,7 @@ class SpendTable:
         if len(order) == 1:  # the common case, without the loops
             index = order[0]
             stripe = stripes[index % STRIPES]
-            stripe.acquire()
+            turnstile.acquire(stripe)
             try:
                 self._lock_range(index)
             except BaseException:
@@ -143,7 +143,7 @@ class SpendTable:
                 raise
             return
         for stripe in sorted({i % STRIPES for i in order}):
-            stripes[stripe].acquire()
+            turnstile.acquire(stripes[stripe])
         done = 0
         try:
             for index in order:

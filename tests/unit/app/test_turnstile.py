@@ -82,6 +82,31 @@ def test_a_thread_that_stepped_aside_lets_the_next_one_run_and_finishes_without_
     assert turn.waiting() == 0
 
 
+def test_a_lock_another_thread_holds_is_waited_for_without_the_turn(turn):
+    lock = threading.Lock()
+    turn.enter()
+    turnstile.acquire(lock)  # free: taken at once, the turn kept
+    assert turn.holds()
+    lock.release()
+    lock.acquire()  # as a thread topping a lease up from the database would hold it
+    got = threading.Event()
+
+    def request() -> None:
+        turnstile.acquire(lock)
+        got.set()
+        lock.release()
+    turn.leave()
+    thread = threading.Thread(target=lambda: (turn.enter(), request(), turn.leave()))
+    thread.start()
+    next_one = threading.Event()
+    threading.Thread(target=lambda: (turn.enter(), next_one.set(), turn.leave())).start()
+    assert next_one.wait(5)  # the request waiting for the lock stepped aside
+    assert not got.is_set()
+    lock.release()
+    assert got.wait(5)
+    thread.join(5)
+
+
 def test_without_a_turnstile_stepping_aside_does_nothing(monkeypatch):
     monkeypatch.setattr(turnstile, "_turnstile", None)
     assert turnstile.current() is None
