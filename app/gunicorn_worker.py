@@ -63,7 +63,6 @@ from app.dataplane import nogil
 IDLE_CHECK_SECONDS = 0.1  # how often an idle kept-alive connection looks for waiting clients
 WAITING_CHECK_SECONDS = 0.005  # how often a full worker looks at its listening sockets
 WAITING_GRACE_SECONDS = 0.25  # how long a client waits before a full worker makes room
-_READABLE = select.POLLIN | select.POLLPRI | select.POLLHUP | select.POLLERR
 
 
 class KeptSocket(socket.socket):
@@ -111,6 +110,16 @@ def keep(conn: Any) -> None:
     sockets keep their own class)."""
     if nogil.AVAILABLE and type(conn.sock) is socket.socket:
         conn.sock.__class__ = KeptSocket
+
+
+def readable_now(sock: Any) -> bool:
+    """Whether ``sock`` (a connection, or a listening socket with a client in its queue) has
+    something to read now, asked without handing the GIL back where that can be done."""
+    if nogil.AVAILABLE:
+        return nogil.readable_now(sock.fileno())
+    poller = select.poll()
+    poller.register(sock, nogil.POLL_READY)
+    return bool(poller.poll(0))
 
 
 def body_read(conn: Any) -> bool:
@@ -192,10 +201,10 @@ class KeepAliveThreadWorker(gthread.ThreadWorker):
         """Wait on this thread for the next request on ``conn``; False to close it."""
         if conn.parser.unreader.buf.getvalue():
             return True  # the body drain read into the next request already
-        if nogil.AVAILABLE and nogil.readable_now(conn.sock.fileno()):
+        if readable_now(conn.sock):
             return True  # already here: no wait, no hand-back of the GIL
         poller = select.poll()
-        poller.register(conn.sock, _READABLE)
+        poller.register(conn.sock, nogil.POLL_READY)
         deadline = time.monotonic() + self.cfg.keepalive
         while True:
             now = time.monotonic()
@@ -221,7 +230,7 @@ class KeepAliveThreadWorker(gthread.ThreadWorker):
         checked_at, waiting = self._waiting
         if now - checked_at < within:
             return waiting
-        queued = any(self._queued(listener) for listener in self.sockets)
+        queued = any(readable_now(listener) for listener in self.sockets)
         if not queued:
             self._waiting_since = None
         elif self._waiting_since is None:
@@ -229,11 +238,3 @@ class KeepAliveThreadWorker(gthread.ThreadWorker):
         waiting = queued and now - self._waiting_since >= WAITING_GRACE_SECONDS
         self._waiting = (now, waiting)
         return waiting
-
-    @staticmethod
-    def _queued(listener: Any) -> bool:
-        if nogil.AVAILABLE:
-            return nogil.readable_now(listener.fileno())
-        poller = select.poll()
-        poller.register(listener, select.POLLIN)
-        return bool(poller.poll(0))

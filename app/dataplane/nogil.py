@@ -70,7 +70,8 @@ _WOULD_BLOCK = frozenset({errno.EAGAIN, errno.EWOULDBLOCK})
 _MSG_DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0x40)
 _MSG_NOSIGNAL = getattr(socket, "MSG_NOSIGNAL", 0x4000)
 _POLLFD = struct.Struct("ihh")  # struct pollfd: fd, events, revents
-_POLL_READY = select.POLLIN | select.POLLPRI | select.POLLHUP | select.POLLERR
+# What makes a socket worth reading now: data, urgent data, a hang-up or an error to report.
+POLL_READY = select.POLLIN | select.POLLPRI | select.POLLHUP | select.POLLERR
 
 
 def write(fd: int, data: bytes) -> int:
@@ -137,7 +138,7 @@ def recv_now(fd: int, size: int) -> bytes | None:
 def readable_now(fd: int) -> bool:
     """Whether ``fd`` has something to read (or a hang-up or error to report) now:
     ``poll(2)`` with a zero timeout, holding the GIL."""
-    pollfd = ctypes.create_string_buffer(_POLLFD.pack(fd, _POLL_READY, 0), _POLLFD.size)
+    pollfd = ctypes.create_string_buffer(_POLLFD.pack(fd, POLL_READY, 0), _POLLFD.size)
     while _poll(pollfd, 1, 0) < 0:
         if ctypes.get_errno() != errno.EINTR:
             return False  # let the caller's own poll report it

@@ -82,6 +82,13 @@ class _Batch:
             out[name] = end
         return out
 
+    @functools.cached_property
+    def oldest(self) -> dt.datetime | None:
+        """The time of the oldest event taken (None if none has one); looked at once the
+        round's records are all taken, by the writer's clock and again after the commit."""
+        return min((draft.at for _, _, draft in self.items if draft.at is not None),
+                   default=None)
+
 
 class _Moved(RuntimeError):
     """Another writer shipped from one of these journals meanwhile (positions moved)."""
@@ -142,8 +149,7 @@ class Shipper:
     @staticmethod
     def _waiting_for(batch: _Batch) -> float:
         """How long the oldest event taken this round has waited (0 if none waits)."""
-        oldest = min((draft.at for _, _, draft in batch.items if draft.at is not None),
-                     default=None)
+        oldest = batch.oldest
         return max(0.0, (utcnow() - oldest).total_seconds()) if oldest is not None else 0.0
 
     def _journals(self) -> list[str]:
