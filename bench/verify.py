@@ -53,6 +53,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+CLOSED_PORT = 9  # discard: nothing listens on it here, so a lookup is refused at once
 WARM_UP_SECONDS = 2  # (b) each target's unmeasured run before the alternation
 sys.path.insert(0, str(ROOT))
 VENV_BIN = Path(sys.executable).parent
@@ -64,7 +65,13 @@ def _env(db_url: str, instance: str) -> dict[str, str]:
     return {**os.environ, "KYB_DATABASE_URL": db_url, "KYB_INSTANCE_PATH": instance,
             "KYB_TOKEN_PEPPER": "bench-pepper-0123456789abcdef",
             "KYB_SECRET_KEY": "bench-secret-key-0123456789abcdefghij",
-            "KYB_KEY_ACTIVATION_DELAY": "0", "KYB_BENCH_ENDPOINTS": "1", "KYB_ENV": "testing"}
+            "KYB_KEY_ACTIVATION_DELAY": "0", "KYB_BENCH_ENDPOINTS": "1", "KYB_ENV": "testing",
+            # The seeded merchant's first assessment runs in ``kybgate serve``'s job worker: its
+            # DNS, RDAP, WHOIS and website lookups go to a closed local port and end "unknown"
+            # at once, never to the real domain.
+            "KYB_DNS_NAMESERVERS": f"127.0.0.1:{CLOSED_PORT}",
+            "KYB_WHOIS_SERVER": f"127.0.0.1:{CLOSED_PORT}",
+            "KYB_RDAP_BOOTSTRAP": f"http://127.0.0.1:{CLOSED_PORT}/dns.json"}
 
 
 def seed(env: dict[str, str]) -> dict[str, str]:
