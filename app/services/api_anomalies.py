@@ -171,36 +171,149 @@ def _reached(session: Session, *, observation: Observation, policy: Policy,
 
 
 _SUBJECTS_PER_QUERY = 500
+_SCENARIOS = ((IP_SCENARIO, "source_ip", "customer_ref"),
+              (REF_SCENARIO, "customer_ref", "source_ip"))  # scenario, subject, counted
 
 
-def _distinct_by_subject(session: Session, subject: sa.ColumnElement,
-                         counted: sa.ColumnElement, *, merchant_id: str, since: dt.datetime,
-                         subjects: Sequence[str]) -> dict[str, tuple[int, dt.datetime | None]]:
-    """:func:`_distinct` for many subjects of one merchant and day at once: per subject, the
-    distinct values of ``counted`` and the first request's time (one grouped query per
-    :data:`_SUBJECTS_PER_QUERY` subjects instead of one query each)."""
-    out: dict[str, tuple[int, dt.datetime | None]] = {}
-    ordered = sorted(subjects)
-    for start in range(0, len(ordered), _SUBJECTS_PER_QUERY):
-        rows = session.execute(sa.select(subject, sa.func.count(sa.distinct(counted)),
-                                         sa.func.min(AuditEvent.at)).where(
-            AuditEvent.action == VERIFY_ACTION, AuditEvent.merchant_id == merchant_id,
-            AuditEvent.at >= since, AuditEvent.at < since + dt.timedelta(days=1),
-            counted.is_not(None), subject.in_(ordered[start:start + _SUBJECTS_PER_QUERY]))
-            .group_by(subject))
-        for value, count, first in rows:
-            if first is not None and first.tzinfo is None:
-                first = first.replace(tzinfo=dt.UTC)
-            out[value] = (int(count), first)
-    return out
+@dataclass(slots=True)
+class _Counted:
+    """One subject's day as counted so far: its distinct counted values and first call."""
+
+    values: set[str]
+    first: dt.datetime | None
+
+
+def _aware(at: dt.datetime | None) -> dt.datetime | None:
+    return at.replace(tzinfo=dt.UTC) if at is not None and at.tzinfo is None else at
+
+
+class SubjectTally:
+    """The distinct values each subject has reached today, kept between the monitor's rounds
+    so a round reads only the verifications committed since the last one.
+
+    Counting a subject's whole day on every round cost a scan of all its requests that day,
+    once a second: at tens of thousands of requests a day it was the largest share of the
+    audit writer's CPU after the chain itself, and it grows with the day. The tally reads a
+    subject's day once (when a round first needs it), then only the audit events past the
+    sequence number it has read through (``upto``): the chain's ``seq`` is given under the
+    chain lock and committed in order, so every event up to the newest one seen is committed,
+    on every host, and none is counted twice or missed. A subject whose alert is open leaves
+    the tally (``known`` keeps it from being counted again); past :attr:`limit` subjects the
+    tally starts afresh (each is then read whole once more)."""
+
+    limit = 50_000  # subjects kept (a few hundred bytes each)
+
+    def __init__(self) -> None:
+        self.upto: int | None = None  # every verification up to this seq is counted
+        self._newest: dt.datetime | None = None  # the latest day counted
+        self._subjects: dict[tuple[str, str, dt.datetime, str], _Counted] = {}
+
+    def __len__(self) -> int:
+        return len(self._subjects)
+
+    def kept(self) -> set[tuple[str, dt.date, str]]:
+        """The (scenario, day, subject) counts kept for the next round."""
+        return {(scenario, since.date(), subject)
+                for scenario, _, since, subject in self._subjects}
+
+    def counts(self, session: Session | sa.Connection,
+               wanted: dict[tuple[str, dt.datetime], tuple[set[str], set[str]]]
+               ) -> dict[tuple[str, str, dt.datetime, str], tuple[int, dt.datetime | None]]:
+        """(count, first call) of every wanted subject, keyed (scenario, merchant, day,
+        subject); ``wanted`` maps (merchant, day) to the (IPs, customer refs) to count."""
+        head = session.execute(sa.select(sa.func.max(AuditEvent.seq))).scalar() or 0
+        self._prune(max((since for _, since in wanted), default=None))
+        try:
+            if self._subjects and self.upto is not None and head > self.upto:
+                self._follow(session, self.upto, head)
+            for (merchant_id, since), (ips, refs) in wanted.items():
+                for (scenario, subject, counted), values in zip(_SCENARIOS, (ips, refs),
+                                                                strict=True):
+                    missing = [v for v in values
+                               if (scenario, merchant_id, since, v) not in self._subjects]
+                    if missing:
+                        self._read_day(session, scenario, subject, counted, merchant_id,
+                                       since, missing, head)
+        except BaseException:  # half a read would undercount: start afresh next round
+            self._subjects.clear()
+            self.upto = None
+            raise
+        self.upto = head
+        return {(scenario, merchant_id, since, value):
+                (len(found.values), found.first)
+                for (merchant_id, since), (ips, refs) in wanted.items()
+                for scenario, values in ((IP_SCENARIO, ips), (REF_SCENARIO, refs))
+                for value in values
+                for found in (self._subjects[(scenario, merchant_id, since, value)],)}
+
+    def _prune(self, day: dt.datetime | None) -> None:
+        """Drop the subjects of days before yesterday (a late request of yesterday can still
+        come), and all of them past :attr:`limit`."""
+        if len(self._subjects) > self.limit:
+            self._subjects.clear()
+        if day is not None and (self._newest is None or day > self._newest):
+            self._newest = day
+            oldest = day - dt.timedelta(days=1)
+            for key in [k for k in self._subjects if k[2] < oldest]:
+                del self._subjects[key]
+
+    def forget(self, scenario: str, merchant_id: str, at: dt.datetime, subject: str) -> None:
+        """Stop counting a subject whose alert is open."""
+        self._subjects.pop((scenario, merchant_id, day_start(at), subject), None)
+
+    def _read_day(self, session: Session | sa.Connection, scenario: str, subject: str,
+                  counted: str, merchant_id: str, since: dt.datetime,
+                  values: Sequence[str], head: int) -> None:
+        """Count ``values`` (subjects of ``scenario``) over their whole day, up to ``head``."""
+        subject_col, counted_col = AuditEvent.__table__.c[subject], AuditEvent.__table__.c[counted]
+        ordered = sorted(values)
+        for value in ordered:
+            self._subjects[(scenario, merchant_id, since, value)] = _Counted(set(), None)
+        for start in range(0, len(ordered), _SUBJECTS_PER_QUERY):
+            rows = session.execute(sa.select(subject_col, counted_col,
+                                             sa.func.min(AuditEvent.at)).where(
+                AuditEvent.action == VERIFY_ACTION, AuditEvent.merchant_id == merchant_id,
+                AuditEvent.at >= since, AuditEvent.at < since + dt.timedelta(days=1),
+                AuditEvent.seq <= head, counted_col.is_not(None),
+                subject_col.in_(ordered[start:start + _SUBJECTS_PER_QUERY]))
+                .group_by(subject_col, counted_col))
+            for value, other, first in rows:
+                self._add(self._subjects[(scenario, merchant_id, since, value)], other,
+                          _aware(first))
+
+    def _follow(self, session: Session | sa.Connection, after: int, head: int) -> None:
+        """Add the verifications committed in ``(after, head]`` to the subjects counted."""
+        table = AuditEvent.__table__
+        rows = session.execute(sa.select(table.c.merchant_id, table.c.source_ip,
+                                         table.c.customer_ref, table.c.at).where(
+            table.c.seq > after, table.c.seq <= head, table.c.action == VERIFY_ACTION,
+            table.c.merchant_id.is_not(None), table.c.source_ip.is_not(None),
+            table.c.customer_ref.is_not(None)))
+        subjects = self._subjects
+        for merchant_id, ip, ref, at in rows:
+            since = day_start(_aware(at))
+            found = subjects.get((IP_SCENARIO, merchant_id, since, ip))
+            if found is not None:
+                self._add(found, ref, _aware(at))
+            found = subjects.get((REF_SCENARIO, merchant_id, since, ref))
+            if found is not None:
+                self._add(found, ip, _aware(at))
+
+    @staticmethod
+    def _add(found: _Counted, value: str, at: dt.datetime | None) -> None:
+        found.values.add(value)
+        if at is not None and (found.first is None or at < found.first):
+            found.first = at
 
 
 def reached_many(session: Session, batch: Sequence[Observation], *, policy: Policy,
-                 known: set[str]) -> list[tuple[Observation, str, str, int, int,
-                                                 dt.datetime | None]]:
-    """What :func:`_reached` returns for each observation of ``batch`` in turn, with two
-    grouped queries per merchant and day instead of two queries per observation (the monitor
-    runs once a second over every subject seen meanwhile). ``known`` is updated the same way."""
+                 known: set[str], tally: SubjectTally | None = None
+                 ) -> list[tuple[Observation, str, str, int, int, dt.datetime | None]]:
+    """What :func:`_reached` returns for each observation of ``batch`` in turn, counted by
+    ``tally`` (a fresh one reads each subject's whole day: one grouped query per merchant,
+    day and scenario instead of two queries per observation). ``known`` is updated the same
+    way."""
+    tally = SubjectTally() if tally is None else tally
     wanted: dict[tuple[str, dt.datetime], tuple[set[str], set[str]]] = {}
     for obs in batch:
         ips, refs = wanted.setdefault((obs.merchant_id, day_start(obs.at)), (set(), set()))
@@ -208,17 +321,7 @@ def reached_many(session: Session, batch: Sequence[Observation], *, policy: Poli
             ips.add(obs.source_ip)
         if dedupe_key(REF_SCENARIO, obs.merchant_id, obs.customer_ref, obs.at) not in known:
             refs.add(obs.customer_ref)
-    counts: dict[tuple[str, str, dt.datetime, str], tuple[int, dt.datetime | None]] = {}
-    for (merchant_id, since), (ips, refs) in wanted.items():
-        for scenario, subject, counted, values in (
-                (IP_SCENARIO, AuditEvent.source_ip, AuditEvent.customer_ref, ips),
-                (REF_SCENARIO, AuditEvent.customer_ref, AuditEvent.source_ip, refs)):
-            if not values:
-                continue
-            found = _distinct_by_subject(session, subject, counted, merchant_id=merchant_id,
-                                         since=since, subjects=list(values))
-            for value in values:
-                counts[(scenario, merchant_id, since, value)] = found.get(value, (0, None))
+    counts = tally.counts(session, wanted)
     reached = []
     for obs in batch:
         for scenario, subject, limit in (
@@ -231,6 +334,7 @@ def reached_many(session: Session, batch: Sequence[Observation], *, policy: Poli
             count, first = counts[(scenario, obs.merchant_id, day_start(obs.at), subject)]
             if count >= limit:
                 known.add(key)
+                tally.forget(scenario, obs.merchant_id, obs.at, subject)
                 reached.append((obs, scenario, subject, count, limit, first))
     return reached
 
@@ -273,6 +377,7 @@ class AnomalyMonitor:
         self._busy = False
         self._draining = 0
         self._known: set[str] = set()
+        self._tally = SubjectTally()  # read by this monitor's thread only
         self._thread: threading.Thread | None = None
         self._scenario_due: dict[str, float] = {}  # merchant -> monotonic time it may run
         self._scenario_last: dict[str, float] = {}
@@ -370,7 +475,8 @@ class AnomalyMonitor:
         try:
             known = set(self._known)
             with Session(self.engine) as session:  # counting only reads
-                hits = reached_many(session, batch, policy=self.policy, known=known)
+                hits = reached_many(session, batch, policy=self.policy, known=known,
+                                    tally=self._tally)
             if hits:
                 with Session(self.writer) as session:
                     for obs, scenario, subject, count, limit, first in hits:
