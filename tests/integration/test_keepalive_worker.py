@@ -30,6 +30,13 @@ def app(environ, start_response):
         body += b" read %d" % len(environ["wsgi.input"].read())
     if environ["PATH_INFO"] == "/big":  # more than any socket buffer holds
         body += b"." * (4 * 1024 * 1024)
+    if environ["PATH_INFO"] == "/empty":  # headers and no body
+        start_response("204 No Content", [])
+        return []
+    if environ["PATH_INFO"] == "/file":  # gunicorn sends it with sendfile(2)
+        path = os.path.join(os.path.dirname(__file__), "tiny.py")
+        start_response("200 OK", [("Content-Length", str(os.path.getsize(path)))])
+        return environ["wsgi.file_wrapper"](open(path, "rb"))
     start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
     return [body]
 '''
@@ -244,3 +251,26 @@ def _read_answer(sock: socket.socket) -> bytes:
     while len(body) < _length(head):
         body += sock.recv(min(65536, _length(head) - len(body)))
     return head + body
+
+
+def test_answers_without_a_body_or_sent_from_a_file_arrive_whole_on_a_kept_connection(
+        tmp_path):
+    """The headers a kept socket holds back for the body (``KeptSocket``) still go out first
+    when there is no body (204, HEAD) and when gunicorn writes the body straight to the
+    descriptor (``sendfile``)."""
+    with _server(tmp_path, threads=2, connections=2, keepalive=5) as (port, _):
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            for _ in range(2):
+                sock.sendall(REQUEST.replace(b"{path}", b"empty"))
+                head = b""
+                while not head.endswith(b"\r\n\r\n"):
+                    head += sock.recv(1)
+                assert head.startswith(b"HTTP/1.1 204")
+                sock.sendall(b"HEAD /head HTTP/1.1\r\nHost: x\r\n\r\n")
+                head = b""
+                while not head.endswith(b"\r\n\r\n"):
+                    head += sock.recv(1)
+                assert head.startswith(b"HTTP/1.1 200") and _length(head) > 0
+                answer = _ask(sock, "file")
+                assert answer.split(b"\r\n\r\n", 1)[1] == (tmp_path / "tiny.py").read_bytes()
+            assert _ask(sock, "still-open").endswith(b"/still-open")
