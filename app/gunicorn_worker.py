@@ -65,89 +65,31 @@ WAITING_CHECK_SECONDS = 0.005  # how often a full worker looks at its listening 
 WAITING_GRACE_SECONDS = 0.25  # how long a client waits before a full worker makes room
 
 
-_FILENO = socket.socket.fileno  # the descriptor, without KeptSocket's flush
-HEAD_MAX = 8192  # a status line and headers held back to go out with the body
-JOIN_MAX = 65536  # a body up to this size goes out in the same send as its headers
-_held: dict[int, bytes] = {}  # descriptor -> headers held back (one request per connection)
-
-
 class KeptSocket(socket.socket):
     """A kept-alive connection's socket (blocking, as gthread's threads use it) whose calls
-    keep the GIL when the kernel can answer at once; see the module's docstring.
-
-    gunicorn sends an answer's status line and headers, then its body, in two ``sendall``
-    calls: two system calls and two TCP segments, and the client wakes up twice. The headers
-    are held back here and go out in the body's send. Whatever comes next flushes them first:
-    the next send, a ``recv``, ``fileno()`` (``sendfile``, a poll for the next request),
-    ``shutdown`` and ``close``; the worker flushes after every request, so an answer without a
-    body is never kept waiting."""
+    keep the GIL when the kernel can answer at once; see the module's docstring."""
 
     __slots__ = ()
 
     def recv(self, size: int, flags: int = 0) -> bytes:
         """What has arrived, read without handing the GIL back; else wait as usual."""
-        fd = self.fileno()
         if not flags and self.gettimeout() is None:
-            data = nogil.recv_now(fd, size)
+            data = nogil.recv_now(self.fileno(), size)
             if data is not None:
                 return data
         turnstile.step_aside()  # a wait for the client
         return super().recv(size, flags)
 
     def sendall(self, data: Any, flags: int = 0) -> None:
-        """Send ``data`` (after any headers held back, or hold it back if it is headers):
-        what the socket's buffer takes at once without handing the GIL back, the rest (a full
-        buffer: a slow reader) as usual."""
-        fd = _FILENO(self)
-        held = _held.pop(fd, None)
-        if held is not None:
-            if isinstance(data, bytes) and len(data) <= JOIN_MAX:
-                data = held + data
-            else:
-                self._send(fd, held, 0)
-        elif (isinstance(data, bytes) and len(data) <= HEAD_MAX and data.startswith(b"HTTP/")
-              and data.endswith(b"\r\n\r\n") and not flags and fd >= 0):
-            _held[fd] = data
-            return
-        self._send(fd, data, flags)
-
-    def _send(self, fd: int, data: Any, flags: int) -> None:
+        """Send ``data``: what the socket's buffer takes at once without handing the GIL
+        back, the rest (a full buffer: a slow reader) as usual."""
         if not flags and self.gettimeout() is None and isinstance(data, bytes):
-            sent = nogil.send_now(fd, data)
+            sent = nogil.send_now(self.fileno(), data)
             if sent == len(data):
                 return
             data = data[sent:]
         turnstile.step_aside()  # a wait for the client to read
         super().sendall(data, flags)
-
-    def flush(self) -> None:
-        """Send the headers held back, if any."""
-        fd = _FILENO(self)
-        held = _held.pop(fd, None) if fd >= 0 else None
-        if held is not None:
-            self._send(fd, held, 0)
-
-    def fileno(self) -> int:
-        """The descriptor, once the headers held back are sent (whoever asks for it may write
-        to it directly: gunicorn's ``sendfile``)."""
-        self.flush()
-        return _FILENO(self)
-
-    def shutdown(self, how: int) -> None:
-        """Shut down, after sending the headers held back (as they would have been)."""
-        self._flush_quietly()
-        super().shutdown(how)
-
-    def close(self) -> None:
-        """Close, after sending the headers held back (a peer gone drops them)."""
-        self._flush_quietly()
-        super().close()
-
-    def _flush_quietly(self) -> None:
-        try:
-            self.flush()
-        except OSError:
-            _held.pop(_FILENO(self), None)
 
     def setblocking(self, flag: bool) -> None:
         """No system call to make a blocking socket blocking (gthread asks every request)."""
@@ -161,12 +103,6 @@ class KeptSocket(socket.socket):
         if value is None and self.gettimeout() is None:
             return
         super().settimeout(value)
-
-
-def flush(conn: Any) -> None:
-    """Send what ``conn``'s socket holds back (after a request: an answer without a body)."""
-    if isinstance(conn.sock, KeptSocket):
-        conn.sock._flush_quietly()
 
 
 def keep(conn: Any) -> None:
@@ -237,10 +173,7 @@ class KeepAliveThreadWorker(gthread.ThreadWorker):
         """Serve requests on ``conn`` while it stays alive and a next one arrives in time."""
         if self.owns_connections and not self.cfg.is_ssl:
             keep(conn)
-        try:
-            result = super().handle(conn)
-        finally:
-            flush(conn)
+        result = super().handle(conn)
         while result is True and self.owns_connections and not conn.is_http2:
             if not self.next_request_arrives(conn):
                 return False  # gthread closes it (and makes room for a new client)
@@ -256,7 +189,6 @@ class KeepAliveThreadWorker(gthread.ThreadWorker):
         try:
             return super().handle(conn)
         finally:
-            flush(conn)
             turn.leave()
 
     def _keepalive_after(self, conn: Any, keepalive: bool) -> bool:
