@@ -255,9 +255,8 @@ def _read_answer(sock: socket.socket) -> bytes:
 
 def test_answers_without_a_body_or_sent_from_a_file_arrive_whole_on_a_kept_connection(
         tmp_path):
-    """The headers a kept socket holds back for the body (``KeptSocket``) still go out first
-    when there is no body (204, HEAD) and when gunicorn writes the body straight to the
-    descriptor (``sendfile``)."""
+    """A kept connection's socket (``KeptSocket``) answers in order when there is no body
+    (204, HEAD) and when gunicorn writes the body straight to the descriptor (``sendfile``)."""
     with _server(tmp_path, threads=2, connections=2, keepalive=5) as (port, _):
         with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
             for _ in range(2):
