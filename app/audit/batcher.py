@@ -34,7 +34,7 @@ from sqlmodel import Session
 
 from app.audit.anchor import anchor_committed
 from app.audit.spend import record_charges
-from app.audit.trail import EventDraft, chain_rows, lock_chain
+from app.audit.trail import DETAILS_JSON, EventDraft, chain_rows, lock_chain
 from app.db import utcnow
 from app.models import AuditEvent
 
@@ -144,10 +144,15 @@ class _DriverInsert:
         self.order = list(compiled.positiontup) if compiled.positional else None
         self.processors = {c.name: c.type.dialect_impl(dialect).bind_processor(dialect)
                            for c in table.columns}
+        self.without_details = {n: p for n, p in self.processors.items() if n != "details"}
 
     def params(self, row: dict) -> tuple | dict:
+        text = row.get(DETAILS_JSON)  # the details already as the JSON type encodes them
         values = {name: (proc(row.get(name)) if proc is not None else row.get(name))
-                  for name, proc in self.processors.items()}
+                  for name, proc in (self.processors if text is None
+                                     else self.without_details).items()}
+        if text is not None:
+            values["details"] = text
         return tuple(values[name] for name in self.order) if self.order else values
 
 

@@ -117,6 +117,10 @@ def replayed_at(session: Session, at: dt.datetime) -> Iterator[None]:
 
 
 _DETAILS = json.JSONEncoder(default=str)  # json.dumps(..., default=str), built once
+# A row's details as JSON text, when ``event_row`` already has them exactly as the column's
+# type would encode them (``json.dumps`` of JSON values): the driver-level INSERT
+# (``app.audit.batcher``) stores it instead of encoding the details a second time.
+DETAILS_JSON = "_details_json"
 
 
 def event_row(draft: EventDraft, seq: int, prev_hash: str,
@@ -141,6 +145,8 @@ def event_row(draft: EventDraft, seq: int, prev_hash: str,
     values["details"] = (values["details"] or {}) if json_details else json.loads(dumped)
     if dump_may_hold_pan(dumped):  # one scan of the whole dump; the walk only when it may
         values["details"] = scrub_value(values["details"])
+    elif json_details:  # the dump is what the INSERT would encode again: hand it over
+        values[DETAILS_JSON] = dumped
     values["hash"] = event_hash(values)
     return values
 

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import pytest
 
-from app.audit.trail import EventDraft, event_row
+from app.audit.trail import DETAILS_JSON, EventDraft, event_row
 from app.audit.wire import ProtocolError, draft_from_wire, draft_to_wire
 from app.dataplane.journal import (
     HEADER,
@@ -47,11 +47,19 @@ def test_a_draft_survives_the_journal_exactly_with_its_id():
 ])
 def test_details_read_from_a_journal_give_the_same_row_without_the_json_round_trip(details):
     """The writer skips the normalising round trip for drafts it read from JSON
-    (``json_details``): their rows, and so their hashes, are the same as with it."""
+    (``json_details``): their rows, and so their hashes, are the same as with it; and the
+    details' JSON it hands to the INSERT (unless they were walked for card numbers) is what
+    the column's type would have encoded."""
     draft = EventDraft(**{**DRAFT.__dict__, "details": details})
     (record,) = read_records(encode_record(draft_to_wire(draft)))
     back = draft_from_wire(record.wire)
-    assert event_row(back, 7, "a" * 64, json_details=True) == event_row(back, 7, "a" * 64)
+    row = event_row(back, 7, "a" * 64, json_details=True)
+    text = row.pop(DETAILS_JSON, None)
+    assert row == event_row(back, 7, "a" * 64)
+    if "list" in details or "ü" in details:  # masked, or escapes only the walk can judge
+        assert text is None
+    else:
+        assert text == json.dumps(row["details"])
 
 
 def test_event_time_keeps_its_zone_and_naive_times_are_refused():
