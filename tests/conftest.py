@@ -106,18 +106,26 @@ def sqlite_template(tmp_path_factory) -> Path:
     return path
 
 
+_ATTEMPTS = 50  # to copy the template: a connection can fail while a test freezes the clock
+
+
 class _PgCopies:
     """Copies of the PostgreSQL template, made ahead of the tests that take them and dropped
     after, on two threads of their own: ``CREATE DATABASE … TEMPLATE`` and ``DROP DATABASE``
     cost ~0.5 s per test here, mostly waiting for the disk, which the test running meanwhile
     does not. A copy is only ever used by one test, so every test still starts from a freshly
-    migrated database."""
+    migrated database.
+
+    The threads run while tests run, and a test that freezes the clock (freezegun) freezes it
+    for them too: psycopg then gives up connecting ("connection timeout expired"). A copy is
+    tried again at once; a drop that failed is done again at the end of the session."""
 
     def __init__(self, template: str, ahead: int = 2) -> None:
         self.template = template
         self._ready: queue.Queue[str | BaseException] = queue.Queue(maxsize=ahead)
         self._spent: queue.Queue[str | None] = queue.Queue()
         self._stop = threading.Event()
+        self._undropped: list[str] = []
         self._threads = [threading.Thread(target=self._make, daemon=True),
                          threading.Thread(target=self._drop, daemon=True)]
         for thread in self._threads:
@@ -125,12 +133,17 @@ class _PgCopies:
 
     def _make(self) -> None:
         while not self._stop.is_set():
-            name = f"kyb_t_{uuid.uuid4().hex[:12]}"
-            try:
-                _pg_exec(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
-            except BaseException as exc:  # handed to the test that takes the next copy
-                self._ready.put(exc)
-                return
+            for attempt in range(_ATTEMPTS):
+                name = f"kyb_t_{uuid.uuid4().hex[:12]}"
+                try:
+                    _pg_exec(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
+                    break
+                except Exception as exc:
+                    if attempt == _ATTEMPTS - 1:  # handed to the test that takes the next copy
+                        self._ready.put(exc)
+                        return
+                    self._undropped.append(name)  # in case it was made all the same
+                    self._stop.wait(0.1)
             while True:
                 try:
                     self._ready.put(name, timeout=0.2)
@@ -142,7 +155,10 @@ class _PgCopies:
 
     def _drop(self) -> None:
         while (name := self._spent.get()) is not None:
-            _pg_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            try:
+                _pg_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            except Exception:  # tried again at the end of the session
+                self._undropped.append(name)
 
     def take(self) -> str:
         """A fresh copy of the template (its own database name)."""
@@ -165,6 +181,8 @@ class _PgCopies:
                 self._spent.put(made)
         self._spent.put(None)
         self._threads[1].join(timeout=300)
+        for name in self._undropped:
+            _pg_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")
