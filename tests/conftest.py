@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import freezegun
 import pytest
 import sqlalchemy as sa
 from flask import Flask
@@ -106,7 +107,10 @@ def sqlite_template(tmp_path_factory) -> Path:
     return path
 
 
-_ATTEMPTS = 50  # to copy the template: a connection can fail while a test freezes the clock
+# psycopg keeps the real clock while a test freezes it (freezegun): with a frozen clock it gave
+# up connecting ("connection timeout expired"), in the test and on _PgCopies' threads alike.
+freezegun.configure(extend_ignore_list=["psycopg"])
+_ATTEMPTS = 50  # to copy the template, should a connection fail all the same
 
 
 class _PgCopies:
@@ -116,9 +120,8 @@ class _PgCopies:
     does not. A copy is only ever used by one test, so every test still starts from a freshly
     migrated database.
 
-    The threads run while tests run, and a test that freezes the clock (freezegun) freezes it
-    for them too: psycopg then gives up connecting ("connection timeout expired"). A copy is
-    tried again at once; a drop that failed is done again at the end of the session."""
+    A copy that fails is tried again at once; a drop that failed is done again at the end of
+    the session."""
 
     def __init__(self, template: str, ahead: int = 2) -> None:
         self.template = template
