@@ -20,6 +20,14 @@ from tests.browser.test_staff_console import _fresh_code
 pytestmark = pytest.mark.browser
 
 
+
+def _press(page, key: str) -> None:  # noqa: ANN001
+    """Press ``key`` once the page's keyboard shortcuts are in place: their script is at the
+    end of the page, so a message near the top can show before it ran (under load, a key
+    pressed then went unheard and the typing after it went to other shortcuts)."""
+    page.wait_for_load_state("load")
+    page.keyboard.press(key)
+
 def _login(page, server, staff, used: set[str]) -> None:
     page.goto(f"{server.url}/staff/login")
     page.get_by_label("E-mail").fill(staff.email)
@@ -70,35 +78,36 @@ def test_queue_to_case_to_four_eyes_close(live_server, context, browser):
 
     page.goto(f"{live_server.url}/staff/alerts")
     page.wait_for_selector(f"tr[data-href$='{alert_id}']")
-    page.keyboard.press("j")
+    _press(page, "j")
     expect(page.locator("tr.selected")).to_have_count(1)
     screenshot(page, "staff-alerts-queue")
-    page.keyboard.press("n")  # next unworked item: the escalated alert comes first
+    _press(page, "n")  # next unworked item: the escalated alert comes first
     page.wait_for_url(f"**/staff/alerts/{alert_id}")
     expect(page.locator("#evidence td:has-text('552879******0042')")).to_have_count(5)
     screenshot(page, "staff-alert-evidence")
 
-    page.keyboard.press("a")  # assign to me
+    _press(page, "a")  # assign to me
     page.wait_for_selector("text=Assigned to you.")
-    page.keyboard.press("o")  # the case title field
-    page.keyboard.press("Control+A")
+    _press(page, "o")  # the case title field
+    expect(page.locator("input[data-key='o']")).to_be_focused()
+    _press(page, "Control+A")
     page.keyboard.type("Kart testi şüphesi")
     page.get_by_role("button", name="Open case").click()
     page.wait_for_selector("h1:has-text('Kart testi şüphesi')")
     case_url = page.url
 
-    page.keyboard.press("w")  # write a note
+    _press(page, "w")  # write a note
     page.keyboard.type("Kartı veren banka kartın çalıntı olduğunu doğruladı.")
     page.get_by_role("button", name="Add note").click()
     page.wait_for_selector("text=Note added.")
-    page.keyboard.press("f")  # the freeze reason; Enter submits its form
+    _press(page, "f")  # the freeze reason; Enter submits its form
     page.keyboard.type("Stolen cards in use")
-    page.keyboard.press("Enter")
+    _press(page, "Enter")
     page.wait_for_selector("text=The merchant's API keys are frozen.")
     assert "not needed" in page.locator("dt:has-text('Four eyes') + dd").inner_text()
 
-    page.keyboard.press("s")  # the STR narrative
-    page.keyboard.press("Control+A")
+    _press(page, "s")  # the STR narrative
+    _press(page, "Control+A")
     page.keyboard.type("Beş çalıntı kart 40 dakikada denendi; kartı veren banka doğruladı.")
     page.get_by_role("button", name="File STR").click()
     page.wait_for_selector("text=STR filed under reference STR-")
@@ -111,8 +120,8 @@ def test_queue_to_case_to_four_eyes_close(live_server, context, browser):
     assert "{" not in timeline.inner_text()  # words, not raw JSON
     screenshot(page, "staff-case-str-filed")
 
-    page.keyboard.press("c")  # the close's outcome
-    page.keyboard.press("Escape")
+    _press(page, "c")  # the close's outcome
+    _press(page, "Escape")
     page.get_by_label("Outcome").select_option("str_filed")
     page.locator("#close textarea[name=reason]").fill("STR filed; card testing confirmed.")
     page.get_by_role("button", name="Request close").click()
