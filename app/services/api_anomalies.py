@@ -183,10 +183,6 @@ class _Counted:
     first: dt.datetime | None
 
 
-def _aware(at: dt.datetime | None) -> dt.datetime | None:
-    return at.replace(tzinfo=dt.UTC) if at is not None and at.tzinfo is None else at
-
-
 class SubjectTally:
     """The distinct values each subject has reached today, kept between the monitor's rounds
     so a round reads only the verifications committed since the last one.
@@ -207,9 +203,6 @@ class SubjectTally:
         self.upto: int | None = None  # every verification up to this seq is counted
         self._newest: dt.datetime | None = None  # the latest day counted
         self._subjects: dict[tuple[str, str, dt.datetime, str], _Counted] = {}
-
-    def __len__(self) -> int:
-        return len(self._subjects)
 
     def kept(self) -> set[tuple[str, dt.date, str]]:
         """The (scenario, day, subject) counts kept for the next round."""
@@ -239,12 +232,13 @@ class SubjectTally:
             self.upto = None
             raise
         self.upto = head
-        return {(scenario, merchant_id, since, value):
-                (len(found.values), found.first)
-                for (merchant_id, since), (ips, refs) in wanted.items()
-                for scenario, values in ((IP_SCENARIO, ips), (REF_SCENARIO, refs))
-                for value in values
-                for found in (self._subjects[(scenario, merchant_id, since, value)],)}
+        counts = {}
+        for (merchant_id, since), (ips, refs) in wanted.items():
+            for scenario, values in ((IP_SCENARIO, ips), (REF_SCENARIO, refs)):
+                for value in values:
+                    key = (scenario, merchant_id, since, value)
+                    counts[key] = (len(self._subjects[key].values), self._subjects[key].first)
+        return counts
 
     def _prune(self, day: dt.datetime | None) -> None:
         """Drop the subjects of days before yesterday (a late request of yesterday can still
@@ -277,9 +271,8 @@ class SubjectTally:
                 AuditEvent.seq <= head, counted_col.is_not(None),
                 subject_col.in_(ordered[start:start + _SUBJECTS_PER_QUERY]))
                 .group_by(subject_col, counted_col))
-            for value, other, first in rows:
-                self._add(self._subjects[(scenario, merchant_id, since, value)], other,
-                          _aware(first))
+            for value, other, first in rows:  # times come back aware (UTCDateTime)
+                self._add(self._subjects[(scenario, merchant_id, since, value)], other, first)
 
     def _follow(self, session: Session | sa.Connection, after: int, head: int) -> None:
         """Add the verifications committed in ``(after, head]`` to the subjects counted."""
@@ -291,18 +284,18 @@ class SubjectTally:
             table.c.customer_ref.is_not(None)))
         subjects = self._subjects
         for merchant_id, ip, ref, at in rows:
-            since = day_start(_aware(at))
+            since = day_start(at)
             found = subjects.get((IP_SCENARIO, merchant_id, since, ip))
             if found is not None:
-                self._add(found, ref, _aware(at))
+                self._add(found, ref, at)
             found = subjects.get((REF_SCENARIO, merchant_id, since, ref))
             if found is not None:
-                self._add(found, ip, _aware(at))
+                self._add(found, ip, at)
 
     @staticmethod
-    def _add(found: _Counted, value: str, at: dt.datetime | None) -> None:
+    def _add(found: _Counted, value: str, at: dt.datetime) -> None:
         found.values.add(value)
-        if at is not None and (found.first is None or at < found.first):
+        if found.first is None or at < found.first:
             found.first = at
 
 

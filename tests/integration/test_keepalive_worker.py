@@ -242,11 +242,17 @@ def test_bodies_read_or_not_pipelined_requests_and_a_large_answer_on_a_kept_conn
             assert _ask(sock, "still-open").endswith(b"/still-open")
 
 
-def _read_answer(sock: socket.socket) -> bytes:
-    """One answer read from ``sock``, leaving any bytes of the next one unread."""
+def _read_head(sock: socket.socket) -> bytes:
+    """An answer's status line and headers read from ``sock``, byte by byte."""
     head = b""
     while not head.endswith(b"\r\n\r\n"):
         head += sock.recv(1)
+    return head
+
+
+def _read_answer(sock: socket.socket) -> bytes:
+    """One answer read from ``sock``, leaving any bytes of the next one unread."""
+    head = _read_head(sock)
     body = b""
     while len(body) < _length(head):
         body += sock.recv(min(65536, _length(head) - len(body)))
@@ -261,14 +267,9 @@ def test_answers_without_a_body_or_sent_from_a_file_arrive_whole_on_a_kept_conne
         with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
             for _ in range(2):
                 sock.sendall(REQUEST.replace(b"{path}", b"empty"))
-                head = b""
-                while not head.endswith(b"\r\n\r\n"):
-                    head += sock.recv(1)
-                assert head.startswith(b"HTTP/1.1 204")
+                assert _read_head(sock).startswith(b"HTTP/1.1 204")
                 sock.sendall(b"HEAD /head HTTP/1.1\r\nHost: x\r\n\r\n")
-                head = b""
-                while not head.endswith(b"\r\n\r\n"):
-                    head += sock.recv(1)
+                head = _read_head(sock)
                 assert head.startswith(b"HTTP/1.1 200") and _length(head) > 0
                 answer = _ask(sock, "file")
                 assert answer.split(b"\r\n\r\n", 1)[1] == (tmp_path / "tiny.py").read_bytes()
