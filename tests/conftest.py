@@ -2,7 +2,9 @@
 ``KYB_TEST_POSTGRES_URL`` is set), the app, an HTTP test client, and OAuth API clients.
 
 The schema always comes from ``alembic upgrade head``: once per test session into a template
-(a SQLite file, or a PostgreSQL template database), copied for each test.
+(a SQLite file, or a PostgreSQL template database). A SQLite test gets a copy of the file; a
+PostgreSQL test gets a copy of the template that is reset to the template's rows after the
+test and reused by the next (``_PgPool``).
 """
 
 from __future__ import annotations
@@ -10,10 +12,8 @@ from __future__ import annotations
 import base64
 import ipaddress
 import os
-import queue
 import shutil
 import socket
-import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,10 +21,12 @@ from pathlib import Path
 from typing import Any
 
 import freezegun
+import psycopg
 import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
+from psycopg import sql
 from sqlmodel import Session
 
 from app import create_app
@@ -108,84 +110,111 @@ def sqlite_template(tmp_path_factory) -> Path:
 
 
 # psycopg keeps the real clock while a test freezes it (freezegun): with a frozen clock it gave
-# up connecting ("connection timeout expired"), in the test and on _PgCopies' threads alike.
+# up connecting ("connection timeout expired").
 freezegun.configure(extend_ignore_list=["psycopg"])
-_ATTEMPTS = 50  # to copy the template, should a connection fail all the same
+
+# What a test could change in a database's shape: tables, columns and their types, indexes,
+# constraints, triggers (with their enabled state), schemas and functions. A database whose
+# shape differs from the template's after a test is dropped, not reused.
+_SHAPE_SQL = """
+SELECT md5(concat_ws('|',
+  (SELECT string_agg(n.nspname || '.' || c.relname || ':' || c.relkind::text || ':'
+                     || a.attname || ':' || format_type(a.atttypid, a.atttypmod) || ':'
+                     || a.attnotnull,
+                     ',' ORDER BY n.nspname, c.relname, a.attnum)
+     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+     LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+    WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
+      AND n.nspname NOT LIKE 'pg_temp%' AND n.nspname NOT LIKE 'pg_toast_temp%'),
+  (SELECT string_agg(conname || ':' || pg_get_constraintdef(oid), ',' ORDER BY conname, oid)
+     FROM pg_constraint WHERE connamespace = 'public'::regnamespace),
+  (SELECT string_agg(tgname || ':' || tgenabled::text, ',' ORDER BY tgname)
+     FROM pg_trigger WHERE NOT tgisinternal),
+  (SELECT string_agg(proname || ':' || md5(prosrc), ',' ORDER BY proname)
+     FROM pg_proc WHERE pronamespace = 'public'::regnamespace)))
+"""
 
 
-class _PgCopies:
-    """Copies of the PostgreSQL template, made ahead of the tests that take them and dropped
-    after, on two threads of their own: ``CREATE DATABASE … TEMPLATE`` and ``DROP DATABASE``
-    cost ~0.5 s per test here, mostly waiting for the disk, which the test running meanwhile
-    does not. A copy is only ever used by one test, so every test still starts from a freshly
-    migrated database.
+def _pg_connect(name: str) -> psycopg.Connection:
+    url = sa.engine.make_url(_pg_admin_url()).set(database=name)
+    return psycopg.connect(host=url.host, port=url.port or 5432, user=url.username,
+                           password=url.password, dbname=name, autocommit=True,
+                           connect_timeout=30)
 
-    A copy that fails is tried again at once; a drop that failed is done again at the end of
-    the session."""
 
-    def __init__(self, template: str, ahead: int = 2) -> None:
+class _PgPool:
+    """This test process's PostgreSQL databases: copies of the migrated template, reset to the
+    template's rows after each test instead of dropped. ``CREATE DATABASE … TEMPLATE`` plus
+    ``DROP DATABASE`` cost ~0.5 s per test on a quiet server and 4–5 s under the suite's load
+    (mostly disk waits); a reset costs a few milliseconds.
+
+    A reset ends the test's leftover sessions on that database, deletes every row with
+    triggers off (the audit trail's append-only guards included), loads back the rows the
+    migrations seed and sets the sequences back. Each test therefore still starts from a
+    freshly migrated database: a database whose reset fails, or whose shape (tables, columns,
+    indexes, constraints, triggers, functions) a test changed, is dropped and a new copy made."""
+
+    def __init__(self, template: str) -> None:
         self.template = template
-        self._ready: queue.Queue[str | BaseException] = queue.Queue(maxsize=ahead)
-        self._spent: queue.Queue[str | None] = queue.Queue()
-        self._stop = threading.Event()
-        self._undropped: list[str] = []
-        self._threads = [threading.Thread(target=self._make, daemon=True),
-                         threading.Thread(target=self._drop, daemon=True)]
-        for thread in self._threads:
-            thread.start()
-
-    def _make(self) -> None:
-        while not self._stop.is_set():
-            for attempt in range(_ATTEMPTS):
-                name = f"kyb_t_{uuid.uuid4().hex[:12]}"
-                try:
-                    _pg_exec(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
-                    break
-                except Exception as exc:
-                    if attempt == _ATTEMPTS - 1:  # handed to the test that takes the next copy
-                        self._ready.put(exc)
-                        return
-                    self._undropped.append(name)  # in case it was made all the same
-                    self._stop.wait(0.1)
-            while True:
-                try:
-                    self._ready.put(name, timeout=0.2)
-                    break
-                except queue.Full:
-                    if self._stop.is_set():
-                        self._spent.put(name)
-                        return
-
-    def _drop(self) -> None:
-        while (name := self._spent.get()) is not None:
-            try:
-                _pg_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            except Exception:  # tried again at the end of the session
-                self._undropped.append(name)
+        self._free: list[str] = []
+        self._all: set[str] = set()
+        with _pg_connect(template) as conn:
+            self._shape = conn.execute(_SHAPE_SQL).fetchone()[0]
+            self._tables = [sql.Identifier("public", row[0]) for row in conn.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")]
+            self._rows: list[tuple[sql.Identifier, bytes]] = []
+            for table in self._tables:
+                if conn.execute(sql.SQL("SELECT EXISTS (SELECT FROM {})").format(table)
+                                ).fetchone()[0]:
+                    with conn.cursor().copy(sql.SQL("COPY {} TO STDOUT").format(table)) as copy:
+                        self._rows.append((table, b"".join(bytes(chunk) for chunk in copy)))
+            self._sequences = conn.execute(
+                "SELECT format('%I.%I', schemaname, sequencename), "
+                "coalesce(last_value, start_value), last_value IS NOT NULL "
+                "FROM pg_sequences WHERE schemaname = 'public'").fetchall()
 
     def take(self) -> str:
-        """A fresh copy of the template (its own database name)."""
-        made = self._ready.get(timeout=300)
-        if isinstance(made, BaseException):
-            raise made
-        return made
+        """A database with the freshly migrated template's shape and rows, for one test."""
+        if self._free:
+            return self._free.pop()
+        name = f"kyb_t_{uuid.uuid4().hex[:12]}"
+        _pg_exec(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
+        self._all.add(name)
+        return name
 
     def give_back(self, name: str) -> None:
-        """Drop ``name`` (in the background)."""
-        self._spent.put(name)
+        """Reset ``name`` for the next test, or drop it should that not be sure."""
+        try:
+            self._reset(name)
+        except Exception:
+            self._drop(name)
+        else:
+            self._free.append(name)
+
+    def _reset(self, name: str) -> None:
+        with _pg_connect(name) as conn:
+            conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                         "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+            if conn.execute(_SHAPE_SQL).fetchone()[0] != self._shape:
+                raise RuntimeError(f"a test changed the shape of {name}")
+            with conn.transaction():
+                conn.execute("SET LOCAL session_replication_role = replica")
+                conn.execute(sql.SQL("; ").join(
+                    sql.SQL("DELETE FROM {}").format(table) for table in self._tables))
+                for table, rows in self._rows:
+                    with conn.cursor().copy(sql.SQL("COPY {} FROM STDIN").format(table)) as copy:
+                        copy.write(rows)
+                for sequence, value, called in self._sequences:
+                    conn.execute("SELECT setval(%s, %s, %s)", (sequence, value, called))
+
+    def _drop(self, name: str) -> None:
+        self._all.discard(name)
+        _pg_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     def close(self) -> None:
-        """Drop every copy made, and stop."""
-        self._stop.set()
-        self._threads[0].join(timeout=60)
-        while not self._ready.empty():
-            made = self._ready.get()
-            if isinstance(made, str):
-                self._spent.put(made)
-        self._spent.put(None)
-        self._threads[1].join(timeout=300)
-        for name in self._undropped:
-            _pg_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        """Drop every database this pool made."""
+        for name in list(self._all):
+            self._drop(name)
 
 
 @pytest.fixture(scope="session")
@@ -202,10 +231,10 @@ def pg_template(worker_id: str) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def pg_copies(pg_template: str) -> Iterator[_PgCopies]:
-    copies = _PgCopies(pg_template)
-    yield copies
-    copies.close()
+def pg_pool(pg_template: str) -> Iterator[_PgPool]:
+    pool = _PgPool(pg_template)
+    yield pool
+    pool.close()
 
 
 @pytest.fixture(scope="session")
@@ -223,13 +252,13 @@ def db_url(request, tmp_path) -> Iterator[str]:
         shutil.copyfile(template, path)
         yield f"sqlite:///{path}"
         return
-    copies = request.getfixturevalue("pg_copies")
-    name = copies.take()
+    pool = request.getfixturevalue("pg_pool")
+    name = pool.take()
     url = sa.engine.make_url(_pg_admin_url()).set(database=name)
     try:
         yield url.render_as_string(hide_password=False)
     finally:
-        copies.give_back(name)
+        pool.give_back(name)
 
 
 @pytest.fixture
