@@ -30,6 +30,12 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def as_utc(moment: dt.datetime) -> dt.datetime:
+    """``moment`` made aware: a naive datetime is taken as UTC (how SQLite stores and older
+    inputs give them); an aware one is returned as it is."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
 class UTCDateTime(sa.types.TypeDecorator):
     """A timestamp that is always timezone-aware UTC in Python, on SQLite and PostgreSQL alike."""
 
@@ -47,9 +53,7 @@ class UTCDateTime(sa.types.TypeDecorator):
     def process_result_value(self, value, dialect):  # noqa: D102
         if value is None:
             return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=dt.UTC)
-        return value.astimezone(dt.UTC)
+        return as_utc(value).astimezone(dt.UTC)
 
 
 class Money(sa.types.TypeDecorator):

@@ -20,7 +20,7 @@ from pydantic import (
 )
 
 from app import validation
-from app.db import utcnow
+from app.db import as_utc, utcnow
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=300),
                  AfterValidator(lambda v: validation.plain_text(v, "name"))]
@@ -34,12 +34,8 @@ EARLIEST_FOUNDING = dt.date(1800, 1, 1)
 IpText = Annotated[str, StringConstraints(max_length=45), AfterValidator(validation.ip_address)]
 
 
-def _assume_utc(value: dt.datetime) -> dt.datetime:
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
-
-
 # A query-string time: ISO 8601, read as UTC when it carries no offset.
-QueryTime = Annotated[dt.datetime, AfterValidator(_assume_utc)]
+QueryTime = Annotated[dt.datetime, AfterValidator(as_utc)]
 
 
 def wrap_cursor(position: str) -> str:

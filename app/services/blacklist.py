@@ -25,6 +25,7 @@ from sqlmodel import Session, select
 from api_keys.blacklist import card_key, customer_key, device_key
 from api_keys.cards import InvalidCardNumber, protect_pan, scrub_pans
 from app.audit.trail import Actor, record
+from app.db import as_utc
 from app.models import (
     BlacklistEntry,
     BlacklistState,
@@ -213,11 +214,7 @@ def _done(session: Session, merchant: Merchant, trigger: str,
     latest = session.get(Assessment, merchant.latest_assessment_id)
     if latest is None or latest.trigger != trigger or since is None:
         return False
-    return _utc(latest.created_at) >= _utc(since)
-
-
-def _utc(moment: dt.datetime) -> dt.datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+    return as_utc(latest.created_at) >= as_utc(since)
 
 
 def list_entries(session: Session, *, kind: str | None = None, include_removed: bool = False,

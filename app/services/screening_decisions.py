@@ -22,6 +22,7 @@ from sqlmodel import Session, select
 
 from app.audit.trail import Actor, record
 from app.crypto.data_keys import DataKeys
+from app.db import as_utc
 from app.models import Merchant, ScreeningDismissal
 from app.services.personal_data import data_keys
 from app.services.screening import _owners, screen_merchant
@@ -264,14 +265,10 @@ def rescreen_after_dismissal(session: Session, *, merchant_id: str, dismissal_id
                                                   or dismissal.dismissed_at)
     latest = session.get(Assessment, merchant.latest_assessment_id)
     if latest is not None and latest.trigger == trigger \
-            and _utc(latest.created_at) >= _utc(since):
+            and as_utc(latest.created_at) >= as_utc(since):
         return None
     assessment = assess_merchant(session, merchant=merchant, actor=actor, now=now,
                                  trigger=trigger, sources=lookup_sources(),
                                  index=screening_index(session), policy=current_policy(),
                                  refresh_checks=("sanctions_pep",))
     return assessment.id
-
-
-def _utc(moment: dt.datetime) -> dt.datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)

@@ -14,6 +14,7 @@ from flask import Flask
 from flask_babel import format_date, format_decimal, get_locale
 from flask_babel import gettext as _
 
+from app.db import as_utc
 from app.web.filters import money, when
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -27,7 +28,7 @@ def as_datetime(value: Any) -> dt.datetime | None:
     if isinstance(value, str) and _DATETIME.match(value):
         value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
     if isinstance(value, dt.datetime):
-        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+        return as_utc(value)
     return None
 
 

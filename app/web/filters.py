@@ -17,7 +17,7 @@ from flask import Flask, current_app, has_app_context, request, url_for
 from flask_babel import get_locale, get_timezone
 from flask_babel import gettext as _
 
-from app.db import utcnow
+from app.db import as_utc, utcnow
 from checks.wording import written
 
 CONSOLE_ZONE = "Europe/Istanbul"
@@ -37,9 +37,7 @@ def when(value: dt.datetime | None, fmt: str = "short") -> str:
     """A timestamp in the user's locale and the console's time zone (Europe/Istanbul)."""
     if value is None:
         return "—"
-    if value.tzinfo is None:  # stored naive by SQLite: always UTC
-        value = value.replace(tzinfo=dt.UTC)
-    return dates.format_datetime(value, fmt, tzinfo=_zone(), locale=_locale())
+    return dates.format_datetime(as_utc(value), fmt, tzinfo=_zone(), locale=_locale())
 
 
 def day(value: dt.date | dt.datetime | None, fmt: str = "long") -> str:
@@ -47,8 +45,7 @@ def day(value: dt.date | dt.datetime | None, fmt: str = "long") -> str:
     if value is None:
         return "—"
     if isinstance(value, dt.datetime):
-        aware = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-        value = aware.astimezone(_zone()).date()
+        value = as_utc(value).astimezone(_zone()).date()
     return dates.format_date(value, fmt, locale=_locale())
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 
+from app.db import as_utc
 from app.web.filters import day, money, when
 from app.web.labels import label
 
@@ -77,7 +78,7 @@ def _instant(value: Any) -> dt.datetime | None:
         parsed = dt.datetime.fromisoformat(str(value))
     except ValueError:
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+    return as_utc(parsed)
 
 
 def _items(values: Any) -> str:

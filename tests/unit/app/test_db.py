@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import StatementError
 
-from app.db import Money, UTCDateTime, make_engine, session_scope, utcnow
+from app.db import Money, UTCDateTime, as_utc, make_engine, session_scope, utcnow
 
 metadata = sa.MetaData()
 sample = sa.Table("db_type_sample", metadata,
@@ -113,3 +113,11 @@ def test_session_scope_commits_on_success_and_rolls_back_on_error(engine):
         raise RuntimeError("boom")
     with engine.connect() as conn:
         assert conn.execute(sa.select(sample.c.amount)).scalars().all() == [Decimal("1.0000")]
+
+
+def test_as_utc_takes_a_naive_moment_as_utc_and_leaves_an_aware_one_alone():
+    naive = dt.datetime(2026, 11, 28, 23, 59, 59, 999999)
+    assert as_utc(naive) == naive.replace(tzinfo=dt.UTC)
+    istanbul = dt.datetime(2026, 11, 29, 2, 59, tzinfo=dt.timezone(dt.timedelta(hours=3)))
+    assert as_utc(istanbul) is istanbul
+    assert as_utc(istanbul) == dt.datetime(2026, 11, 28, 23, 59, tzinfo=dt.UTC)
