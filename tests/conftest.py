@@ -14,6 +14,7 @@ import ipaddress
 import os
 import shutil
 import socket
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -112,6 +113,7 @@ def sqlite_template(tmp_path_factory) -> Path:
 # psycopg keeps the real clock while a test freezes it (freezegun): with a frozen clock it gave
 # up connecting ("connection timeout expired").
 freezegun.configure(extend_ignore_list=["psycopg"])
+_ATTEMPTS = 50  # to rename a database whose sessions keep coming back
 
 # What a test could change in a database's shape: tables, columns and their types, indexes,
 # constraints, triggers (with their enabled state), schemas and functions. A database whose
@@ -148,9 +150,10 @@ class _PgPool:
     ``DROP DATABASE`` cost ~0.5 s per test on a quiet server and 4–5 s under the suite's load
     (mostly disk waits); a reset costs a few milliseconds.
 
-    A reset ends the test's leftover sessions on that database, deletes every row with
-    triggers off (the audit trail's append-only guards included), loads back the rows the
-    migrations seed and sets the sequences back. Each test therefore still starts from a
+    After a test its database is renamed, its sessions ended first, so nothing the test left
+    running can reach it any more; then every row is deleted with triggers off (the audit
+    trail's append-only guards included), the rows the migrations seed are loaded back and the
+    sequences set back. Each test therefore still starts from a
     freshly migrated database: a database whose reset fails, or whose shape (tables, columns,
     indexes, constraints, triggers, functions) a test changed, is dropped and a new copy made."""
 
@@ -183,18 +186,43 @@ class _PgPool:
         return name
 
     def give_back(self, name: str) -> None:
-        """Reset ``name`` for the next test, or drop it should that not be sure."""
+        """Rename ``name`` and reset it for the next test, or drop it should that not be
+        sure."""
         try:
-            self._reset(name)
+            fresh = self._rename(name)
         except Exception:
             self._drop(name)
+            return
+        try:
+            self._reset(fresh)
+        except Exception:
+            self._drop(fresh)
         else:
-            self._free.append(name)
+            self._free.append(fresh)
+
+    def _rename(self, name: str) -> str:
+        """Give ``name`` a new name, its sessions ended first: a thread or server the test
+        left running can then no longer reach it (its database "does not exist", as when
+        each test's copy was dropped), so it cannot write into the next test's data."""
+        fresh = f"kyb_t_{uuid.uuid4().hex[:12]}"
+        with _pg_connect(sa.engine.make_url(_pg_admin_url()).database) as conn:
+            for attempt in range(_ATTEMPTS):
+                conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                             "WHERE datname = %s", (name,))
+                try:
+                    conn.execute(sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
+                        sql.Identifier(name), sql.Identifier(fresh)))
+                    break
+                except psycopg.errors.ObjectInUse:  # a session came back meanwhile
+                    if attempt == _ATTEMPTS - 1:
+                        raise
+                    time.sleep(0.05)
+        self._all.discard(name)
+        self._all.add(fresh)
+        return fresh
 
     def _reset(self, name: str) -> None:
         with _pg_connect(name) as conn:
-            conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                         "WHERE datname = current_database() AND pid <> pg_backend_pid()")
             if conn.execute(_SHAPE_SQL).fetchone()[0] != self._shape:
                 raise RuntimeError(f"a test changed the shape of {name}")
             with conn.transaction():

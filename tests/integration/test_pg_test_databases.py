@@ -1,6 +1,7 @@
-"""The suite's PostgreSQL test databases (``tests/conftest.py``, ``_PgPool``): a database is
-reset to the freshly migrated template after each test and reused, and one whose shape a test
-changed is dropped instead, so every test starts from the template's rows and shape."""
+"""The suite's PostgreSQL test databases (``tests/conftest.py``, ``_PgPool``): after each test
+a database is renamed (so what the test left running cannot reach it), reset to the freshly
+migrated template and reused; one whose shape a test changed is dropped instead. Every test
+starts from the template's rows and shape."""
 
 from __future__ import annotations
 
@@ -13,6 +14,12 @@ pytestmark = pytest.mark.skipif(not PG_URL, reason="KYB_TEST_POSTGRES_URL is not
 
 _AUDIT_ROW = ("INSERT INTO audit_event (id, seq, at, actor, action, details, prev_hash, hash) "
               "VALUES ('evt_1', 1, now(), 'tester', 'test', '{}', 'a', 'b')")
+
+
+def _exists(name: str) -> bool:
+    with _pg_connect("postgres") as conn:
+        return conn.execute("SELECT count(*) FROM pg_database WHERE datname = %s",
+                            (name,)).fetchone()[0] == 1
 
 
 def _state(name: str) -> tuple:
@@ -37,7 +44,7 @@ def test_a_reset_brings_back_the_templates_rows_and_sequences(pg_pool):
 
     again = pg_pool.take()
     try:
-        assert again == name
+        assert again != name and _exists(again) and not _exists(name)  # renamed
         assert _state(again) == fresh
         assert fresh[0] == 0 and fresh[1] == [(1, 0)] and fresh[3] == 1
         with _pg_connect(again) as conn, pytest.raises(Exception, match="append-only"):
@@ -55,15 +62,16 @@ def test_a_database_whose_shape_a_test_changed_is_dropped(pg_pool):
 
     other = pg_pool.take()
     try:
-        assert other != name
+        assert other != name and not _exists(name)
         with _pg_connect(other) as conn:
-            assert conn.execute("SELECT count(*) FROM pg_database WHERE datname = %s",
-                                (name,)).fetchone()[0] == 0
+            assert conn.execute("SELECT count(*) FROM pg_database WHERE datname LIKE 'kyb_t_%%' "
+                                "AND datname <> %s AND datname = ANY(%s)",
+                                (other, list(pg_pool._all))).fetchone()[0] == 0
     finally:
         pg_pool.give_back(other)
 
 
-def test_a_reset_ends_a_tests_leftover_sessions(pg_pool):
+def test_what_a_test_left_running_can_no_longer_reach_its_database(pg_pool):
     name = pg_pool.take()
     leftover = _pg_connect(name)
     leftover.autocommit = False
@@ -72,8 +80,10 @@ def test_a_reset_ends_a_tests_leftover_sessions(pg_pool):
     with pytest.raises(psycopg.OperationalError):
         leftover.execute("SELECT 1")
     leftover.close()
+    with pytest.raises(psycopg.OperationalError, match="does not exist"):
+        _pg_connect(name)  # a left-over thread reconnecting: not into the next test's data
     again = pg_pool.take()
     try:
-        assert again == name
+        assert _state(again)[1] == [(1, 0)]
     finally:
         pg_pool.give_back(again)
