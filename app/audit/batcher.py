@@ -100,6 +100,13 @@ def append_batch(session: Session | sa.Connection, drafts: Sequence[EventDraft],
     return [StoredEvent(r["id"], r["seq"], r["hash"]) for r in rows]
 
 
+def _reason(exc: BaseException) -> str:
+    """What the database said, for the log: the driver's first line, without the statement and
+    the parameters SQLAlchemy would add (they hold the event's fields)."""
+    cause = getattr(exc, "orig", None) or exc
+    return f"{cause.__class__.__name__}: {str(cause).splitlines()[0] if str(cause) else ''}"
+
+
 def commit_isolated(engine: Engine, drafts: Sequence[EventDraft],
                     in_batch: BatchHook | None = None) -> list[StoredEvent | Exception]:
     """Commit ``drafts`` as one batch; if the batch fails, split it in halves and commit each
@@ -318,8 +325,9 @@ class AuditBatcher:
         results = commit_isolated(self.engine, drafts, self.in_batch)
         stored = [r for r in results if isinstance(r, StoredEvent)]
         if len(stored) < len(results):
-            log.error("audit batch: %d of %d events not stored", len(results) - len(stored),
-                      len(results))
+            failed = next(r for r in results if not isinstance(r, StoredEvent))
+            log.error("audit batch: %d of %d events not stored (%s)", len(results) - len(stored),
+                      len(results), _reason(failed))
         self.batches += 1
         self.events += len(stored)
         for (_, future), result in zip(batch, results, strict=True):
