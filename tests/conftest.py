@@ -48,11 +48,18 @@ def _pg_admin_url() -> str:
     return url.render_as_string(hide_password=False)
 
 
-def _pg_exec(sql: str) -> None:
-    engine = sa.create_engine(_pg_admin_url(), isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.exec_driver_sql(sql)
-    engine.dispose()
+def _pg_connect(name: str | None = None) -> psycopg.Connection:
+    """An autocommit connection to database ``name`` (default: the admin URL's own)."""
+    url = sa.engine.make_url(_pg_admin_url())
+    return psycopg.connect(host=url.host, port=url.port or 5432, user=url.username,
+                           password=url.password, dbname=name or url.database, autocommit=True,
+                           connect_timeout=30)
+
+
+def _pg_exec(statement: str) -> None:
+    """Run ``statement`` (CREATE or DROP DATABASE) on the admin database."""
+    with _pg_connect() as conn:
+        conn.execute(statement)
 
 
 def _reuse_url_builders() -> None:
@@ -137,11 +144,8 @@ SELECT md5(concat_ws('|',
 """
 
 
-def _pg_connect(name: str) -> psycopg.Connection:
-    url = sa.engine.make_url(_pg_admin_url()).set(database=name)
-    return psycopg.connect(host=url.host, port=url.port or 5432, user=url.username,
-                           password=url.password, dbname=name, autocommit=True,
-                           connect_timeout=30)
+def _new_name() -> str:
+    return f"kyb_t_{uuid.uuid4().hex[:12]}"
 
 
 class _PgPool:
@@ -180,7 +184,7 @@ class _PgPool:
         """A database with the freshly migrated template's shape and rows, for one test."""
         if self._free:
             return self._free.pop()
-        name = f"kyb_t_{uuid.uuid4().hex[:12]}"
+        name = _new_name()
         _pg_exec(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
         self._all.add(name)
         return name
@@ -204,8 +208,8 @@ class _PgPool:
         """Give ``name`` a new name, its sessions ended first: a thread or server the test
         left running can then no longer reach it (its database "does not exist", as when
         each test's copy was dropped), so it cannot write into the next test's data."""
-        fresh = f"kyb_t_{uuid.uuid4().hex[:12]}"
-        with _pg_connect(sa.engine.make_url(_pg_admin_url()).database) as conn:
+        fresh = _new_name()
+        with _pg_connect() as conn:
             for attempt in range(_ATTEMPTS):
                 conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                              "WHERE datname = %s", (name,))

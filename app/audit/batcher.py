@@ -104,7 +104,7 @@ def _reason(exc: BaseException) -> str:
     """What the database said, for the log: the driver's first line, without the statement and
     the parameters SQLAlchemy would add (they hold the event's fields)."""
     cause = getattr(exc, "orig", None) or exc
-    return f"{cause.__class__.__name__}: {str(cause).splitlines()[0] if str(cause) else ''}"
+    return f"{cause.__class__.__name__}: {(str(cause).splitlines() or [''])[0]}"
 
 
 def commit_isolated(engine: Engine, drafts: Sequence[EventDraft],

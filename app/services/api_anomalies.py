@@ -33,7 +33,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from app.audit.trail import Actor, EventDraft, record
-from app.db import as_utc
 from app.models import Alert, AuditEvent
 from app.services.alerts import active_snoozes, due_time, record_suppressed
 from checks.policy import Policy, load_policy
@@ -69,7 +68,7 @@ def _distinct(session: Session, column: sa.ColumnElement, *, merchant_id: str,
         AuditEvent.action == VERIFY_ACTION, AuditEvent.merchant_id == merchant_id,
         AuditEvent.at >= since, AuditEvent.at < since + dt.timedelta(days=1),
         column.is_not(None), where)).one()
-    return count, (None if first is None else as_utc(first))
+    return count, first  # aware: min() keeps the column's type (UTCDateTime)
 
 
 def dedupe_key(scenario: str, merchant_id: str, subject: str, at: dt.datetime) -> str:
